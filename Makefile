@@ -1,0 +1,31 @@
+# The two commands of the README's quick start. Each sets up a local virtual environment
+# (.venv) on its own, so both work on a fresh clone with nothing but Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing]'
+	touch $@ $(VENV)/.installed-run
+
+## demo: run the main job (for now: incidents and a problem through their whole lifecycle)
+demo: $(VENV)/.installed-run
+	$(BIN)/python examples/lifecycle.py
+
+## test: ruff, mypy --strict (src, tests, examples, benchmarks) and every test
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
