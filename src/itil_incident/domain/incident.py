@@ -1,0 +1,782 @@
+"""The incident entity.
+
+Every change goes through a method that checks its arguments and the workflow, builds one
+frozen past-tense event, and records it (:meth:`Incident._record`): the event mutates the
+entity, the version goes up by one, and the event joins the history. Fields are read-only by
+convention: never assign them directly, call a method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from itil_incident.domain import _checks as check
+from itil_incident.domain._entity import Entity
+from itil_incident.domain._time import utc_instant
+from itil_incident.domain.events import (
+    IncidentAssigned,
+    IncidentCancelled,
+    IncidentCategorized,
+    IncidentChildLinked,
+    IncidentChildUnlinked,
+    IncidentClosed,
+    IncidentCustomAttributeSet,
+    IncidentDetailsUpdated,
+    IncidentEscalated,
+    IncidentEvent,
+    IncidentLinkAdded,
+    IncidentLinkedToProblem,
+    IncidentLinkRemoved,
+    IncidentLogged,
+    IncidentNoteAdded,
+    IncidentParentSet,
+    IncidentPriorityOverridden,
+    IncidentPriorityOverrideCleared,
+    IncidentPutOnHold,
+    IncidentReopened,
+    IncidentReprioritized,
+    IncidentResolved,
+    IncidentResumed,
+    IncidentTransitioned,
+    IncidentUnlinkedFromProblem,
+    IncidentWorkStarted,
+)
+from itil_incident.domain.values import (
+    Actor,
+    CategoryPath,
+    Channel,
+    CustomValue,
+    EscalationKind,
+    Impact,
+    LinkKind,
+    NoteVisibility,
+    Priority,
+    Satisfaction,
+    Urgency,
+)
+from itil_incident.errors import ValidationError
+
+if TYPE_CHECKING:
+    from itil_incident.domain.workflow import Workflow
+    from itil_incident.policies.priority import PriorityMatrix
+
+__all__ = ["Incident", "Note"]
+
+#: Triggers the desk's dedicated commands use; other triggers go through ``transition``.
+_DEDICATED = frozenset(
+    {"assign", "start", "hold", "resume", "resolve", "close", "reopen", "cancel"}
+)
+
+
+@attrs.frozen
+class Note:
+    """A work note or a caller-visible comment, as read from the history."""
+
+    text: str
+    visibility: NoteVisibility
+    author: Actor
+    at: datetime
+
+
+@attrs.define(init=False, eq=False, repr=False)
+class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by folding events, never via attrs' init
+    """An unplanned interruption of an IT service, or a reduction in its quality.
+
+    Create one with :meth:`Incident.log` (or through the service desk); rebuild one from its
+    events with :meth:`Incident.from_history`. ``version`` equals the number of events.
+    """
+
+    title: str
+    description: str
+    service: str | None
+    configuration_items: tuple[str, ...]
+    caller: str | None
+    channel: Channel
+    occurred_at: datetime | None
+    detected_at: datetime | None
+    logged_at: datetime
+    logged_by: Actor
+    category: CategoryPath | None
+    impact: Impact
+    urgency: Urgency
+    priority: Priority
+    priority_overridden: bool
+    priority_justification: str | None
+    assignment_group: str | None
+    assignee: str | None
+    support_tier: int | None
+    hold_reason: str | None
+    resolution_code: str | None
+    resolution_notes: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    closure_code: str | None
+    caller_confirmed: bool | None
+    satisfaction: Satisfaction | None
+    closed_at: datetime | None
+    cancellation_reason: str | None
+    reopen_count: int
+    reassignment_count: int
+    functional_escalations: int
+    hierarchical_escalations: int
+    problem_id: str | None
+    links: tuple[tuple[LinkKind, str], ...]
+    parent_id: str | None
+    child_ids: tuple[str, ...]
+    custom: dict[str, CustomValue]
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def _blank(cls, workflow: Workflow) -> Incident:
+        self = cls.__new__(cls)
+        self._init_entity(workflow)
+        self.priority_overridden = False
+        self.priority_justification = None
+        self.assignee = None
+        self.hold_reason = None
+        self.resolution_code = self.resolution_notes = self.resolved_by = None
+        self.resolved_at = self.closed_at = None
+        self.closure_code = None
+        self.caller_confirmed = None
+        self.satisfaction = None
+        self.cancellation_reason = None
+        self.reopen_count = self.reassignment_count = 0
+        self.functional_escalations = self.hierarchical_escalations = 0
+        self.problem_id = self.parent_id = None
+        self.links = ()
+        self.child_ids = ()
+        return self
+
+    @classmethod
+    def log(
+        cls,
+        *,
+        incident_id: str,
+        workflow: Workflow,
+        matrix: PriorityMatrix,
+        actor: Actor,
+        at: datetime,
+        title: str,
+        description: str = "",
+        service: str | None = None,
+        configuration_items: Iterable[str] = (),
+        caller: str | None = None,
+        channel: Channel | str = Channel.PORTAL,
+        impact: Impact | int | str | None = None,
+        urgency: Urgency | int | str | None = None,
+        occurred_at: datetime | None = None,
+        detected_at: datetime | None = None,
+        category: CategoryPath | None = None,
+        category_rule: str | None = None,
+        assignment_group: str | None = None,
+        support_tier: int | None = None,
+        routing_rule: str | None = None,
+        custom: Mapping[str, CustomValue] | None = None,
+        custom_schema: Mapping[str, type] | None = None,
+    ) -> Incident:
+        """Log a new incident in the workflow's initial state; priority comes from ``matrix``."""
+        if type(at) is not datetime or at.tzinfo is not UTC:
+            at = utc_instant(at, "at")
+        if type(actor) is not Actor:
+            actor = check.actor(actor)
+        occurred = check.optional_instant(occurred_at, "occurred_at")
+        detected = check.optional_instant(detected_at, "detected_at")
+        if occurred is not None or detected is not None:
+            _check_occurrence(occurred, detected, at)
+        channel_value = channel if type(channel) is Channel else _channel(channel)
+        impact_value = matrix.default_impact if impact is None else matrix.impact(impact)
+        urgency_value = matrix.default_urgency if urgency is None else matrix.urgency(urgency)
+        if category is not None and not isinstance(category, CategoryPath):
+            raise ValidationError(f"category must be a CategoryPath, got {category!r}",
+                                  field="category")
+        if support_tier is not None and (type(support_tier) is not int or support_tier < 1):
+            raise ValidationError(f"support_tier must be an integer >= 1, got {support_tier!r}",
+                                  field="support_tier")
+        custom_values: dict[str, CustomValue] = {}
+        if custom:
+            if not isinstance(custom, Mapping):
+                raise ValidationError("custom must be a mapping of attribute names to values",
+                                      field="custom")
+            for key, value in custom.items():
+                checked = check.custom_value(key, value, custom_schema)
+                if checked is not None:
+                    custom_values[key] = checked
+        event = IncidentLogged(
+            incident_id=check.identifier(incident_id, "incident_id"),
+            version=1,
+            at=at,
+            actor=actor,
+            from_status=workflow.initial,
+            to_status=workflow.initial,
+            workflow=workflow.name,
+            title=check.text(title, "title", limit=check.MAX_TITLE),
+            description=_description(description),
+            service=None if service is None else check.identifier(service, "service"),
+            configuration_items=(() if configuration_items == ()
+                                 else check.text_tuple(configuration_items, "configuration_items")),
+            caller=None if caller is None else check.identifier(caller, "caller"),
+            channel=channel_value,
+            occurred_at=occurred,
+            detected_at=detected,
+            category=category,
+            category_rule=category_rule,
+            impact=impact_value,
+            urgency=urgency_value,
+            priority=matrix.priority_for(impact_value, urgency_value),
+            assignment_group=(None if assignment_group is None
+                              else check.identifier(assignment_group, "assignment_group")),
+            support_tier=support_tier,
+            routing_rule=routing_rule,
+            custom=custom_values,
+        )
+        incident = cls._blank(workflow)
+        incident._record(event)
+        return incident
+
+    @classmethod
+    def from_history(cls, events: Iterable[IncidentEvent], workflow: Workflow) -> Incident:
+        """Rebuild an incident by folding its events, oldest first.
+
+        The history must start with :class:`IncidentLogged` and number its versions 1, 2, ...
+        """
+        incident = cls._blank(workflow)
+        for event in events:
+            incident._record(incident._check_history(event, IncidentLogged, IncidentEvent))
+        if incident.version == 0:
+            raise ValidationError("an incident history cannot be empty", field="events")
+        incident._saved_version = incident.version
+        return incident
+
+    # ----------------------------------------------------------------- reading
+
+    def clone(self) -> Incident:
+        """An independent copy sharing the (immutable) events; used by in-memory stores."""
+        other: Incident = super().clone()
+        other.custom = dict(self.custom)
+        return other
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        """Work notes and comments, oldest first."""
+        return tuple(
+            Note(e.text, e.visibility, e.actor, e.at)
+            for e in self._history
+            if isinstance(e, IncidentNoteAdded)
+        )
+
+    @property
+    def change_ids(self) -> tuple[str, ...]:
+        """Changes linked to this incident (caused by, or related)."""
+        return tuple(t for k, t in self.links
+                     if k in (LinkKind.CAUSED_BY_CHANGE, LinkKind.RELATED_CHANGE))
+
+    @property
+    def related_incident_ids(self) -> tuple[str, ...]:
+        """Incidents related to this one (not parent or child)."""
+        return tuple(t for k, t in self.links if k is LinkKind.RELATED_INCIDENT)
+
+    # ----------------------------------------------------------------- commands
+
+    def update_details(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        title: str | None = None,
+        description: str | None = None,
+        service: str | None = None,
+        configuration_items: Iterable[str] | None = None,
+        caller: str | None = None,
+    ) -> IncidentDetailsUpdated:
+        """Change descriptive fields; only those given (not None) change."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("update_details")
+        candidates: list[tuple[str, Any]] = []
+        if title is not None:
+            candidates.append(("title", check.text(title, "title", limit=check.MAX_TITLE)))
+        if description is not None:
+            candidates.append(("description", _description(description)))
+        if service is not None:
+            candidates.append(("service", check.identifier(service, "service")))
+        if configuration_items is not None:
+            candidates.append(("configuration_items",
+                               check.text_tuple(configuration_items, "configuration_items")))
+        if caller is not None:
+            candidates.append(("caller", check.identifier(caller, "caller")))
+        updates = tuple((f, getattr(self, f), v) for f, v in candidates if getattr(self, f) != v)
+        if not updates:
+            raise ValidationError("nothing to update: every given value equals the current one",
+                                  field=None)
+        event = IncidentDetailsUpdated(**self._base(actor, at), updates=updates)
+        self._record(event)
+        return event
+
+    def categorize(
+        self, category: CategoryPath, *, actor: Actor, at: datetime, rule: str | None = None
+    ) -> IncidentCategorized:
+        """Set or change the category (already checked against the category tree)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("categorize")
+        if not isinstance(category, CategoryPath):
+            raise ValidationError(f"category must be a CategoryPath, got {category!r}",
+                                  field="category")
+        if category == self.category:
+            raise ValidationError(f"{self.id} is already in category {category}",
+                                  field="category")
+        event = IncidentCategorized(**self._base(actor, at), category=category,
+                                    previous_category=self.category, rule=rule)
+        self._record(event)
+        return event
+
+    def reprioritize(
+        self,
+        matrix: PriorityMatrix,
+        *,
+        actor: Actor,
+        at: datetime,
+        impact: Impact | int | str | None = None,
+        urgency: Urgency | int | str | None = None,
+    ) -> IncidentReprioritized:
+        """Change impact and/or urgency; the priority follows the matrix unless overridden."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("reprioritize")
+        new_impact = self.impact if impact is None else matrix.impact(impact)
+        new_urgency = self.urgency if urgency is None else matrix.urgency(urgency)
+        if new_impact == self.impact and new_urgency == self.urgency:
+            raise ValidationError("impact and urgency are unchanged", field="impact")
+        priority = (self.priority if self.priority_overridden
+                    else matrix.priority_for(new_impact, new_urgency))
+        event = IncidentReprioritized(
+            **self._base(actor, at), impact=new_impact, urgency=new_urgency, priority=priority,
+            previous_impact=self.impact, previous_urgency=self.urgency,
+            previous_priority=self.priority,
+        )
+        self._record(event)
+        return event
+
+    def override_priority(
+        self,
+        priority: Priority | int | str,
+        matrix: PriorityMatrix,
+        *,
+        justification: str,
+        actor: Actor,
+        at: datetime,
+    ) -> IncidentPriorityOverridden:
+        """Set the priority by hand; a justification is required and recorded."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("override_priority")
+        value = matrix.priority(priority)
+        reason = check.text(justification, "justification")
+        event = IncidentPriorityOverridden(**self._base(actor, at), priority=value,
+                                           previous_priority=self.priority,
+                                           justification=reason)
+        self._record(event)
+        return event
+
+    def clear_priority_override(
+        self, matrix: PriorityMatrix, *, actor: Actor, at: datetime
+    ) -> IncidentPriorityOverrideCleared:
+        """Withdraw a manual priority: the matrix decides again from impact and urgency."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("clear_priority_override")
+        if not self.priority_overridden:
+            raise ValidationError(f"{self.id} has no priority override", field="priority")
+        event = IncidentPriorityOverrideCleared(
+            **self._base(actor, at), priority=matrix.priority_for(self.impact, self.urgency),
+            previous_priority=self.priority,
+        )
+        self._record(event)
+        return event
+
+    def assign(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        group: str | None = None,
+        assignee: str | None = None,
+        tier: int | None = None,
+    ) -> IncidentAssigned:
+        """Assign to a group and/or a person (fires ``assign``). A new group without a new
+        assignee clears the assignee."""
+        actor, at = self._stamp(actor, at)
+        if group is None and assignee is None:
+            raise ValidationError("assign needs a group, an assignee or both", field="group")
+        new_group = self.assignment_group if group is None else check.identifier(group, "group")
+        if assignee is not None:
+            new_assignee: str | None = check.identifier(assignee, "assignee")
+        elif new_group != self.assignment_group:
+            new_assignee = None
+        else:
+            new_assignee = self.assignee
+        if tier is not None and (type(tier) is not int or tier < 1):
+            raise ValidationError(f"tier must be an integer >= 1, got {tier!r}", field="tier")
+        new_tier = self.support_tier if tier is None else tier
+        if (new_group, new_assignee, new_tier) == (
+            self.assignment_group, self.assignee, self.support_tier
+        ):
+            raise ValidationError(f"{self.id} is already assigned so", field="group")
+        target = self._fire("assign", {"assignment_group": new_group, "assignee": new_assignee})
+        event = IncidentAssigned(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target,
+            assignment_group=new_group, assignee=new_assignee, support_tier=new_tier,
+            previous_assignment_group=self.assignment_group, previous_assignee=self.assignee,
+            previous_support_tier=self.support_tier,
+        )
+        self._record(event)
+        return event
+
+    def start_work(self, *, actor: Actor, at: datetime) -> IncidentWorkStarted:
+        """Start working (fires ``start``); with nobody assigned, the actor takes it."""
+        actor, at = self._stamp(actor, at)
+        assignee = self.assignee if self.assignee is not None else actor.id
+        target = self._fire("start", {"assignee": assignee})
+        event = IncidentWorkStarted(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target,
+            assignee=assignee, previous_assignee=self.assignee,
+        )
+        self._record(event)
+        return event
+
+    def put_on_hold(
+        self, reason: str, *, actor: Actor, at: datetime, allowed: Collection[str] | None = None
+    ) -> IncidentPutOnHold:
+        """Put on hold (fires ``hold``) for ``reason``, one of ``allowed`` when given."""
+        actor, at = self._stamp(actor, at)
+        reason = check.identifier(reason, "reason")
+        if allowed is not None and reason not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ValidationError(f"unknown hold reason {reason!r} (known: {known})",
+                                  field="reason")
+        target = self._fire("hold", {"hold_reason": reason})
+        event = IncidentPutOnHold(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target, hold_reason=reason,
+        )
+        self._record(event)
+        return event
+
+    def resume(self, *, actor: Actor, at: datetime) -> IncidentResumed:
+        """Resume work after a hold (fires ``resume``)."""
+        actor, at = self._stamp(actor, at)
+        target = self._fire("resume", {"hold_reason": None})
+        event = IncidentResumed(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target, previous_hold_reason=self.hold_reason,
+        )
+        self._record(event)
+        return event
+
+    def add_note(
+        self,
+        text: str,
+        *,
+        actor: Actor,
+        at: datetime,
+        visibility: NoteVisibility = NoteVisibility.WORK_NOTE,
+    ) -> IncidentNoteAdded:
+        """Add a work note (support only) or a comment (the caller sees it)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("add_note")
+        body = check.text(text, "text")
+        try:
+            kind = NoteVisibility(visibility)
+        except ValueError:
+            raise ValidationError(f"unknown note visibility {visibility!r}",
+                                  field="visibility") from None
+        event = IncidentNoteAdded(**self._base(actor, at), text=body, visibility=kind)
+        self._record(event)
+        return event
+
+    def resolve(
+        self, *, code: str, notes: str, actor: Actor, at: datetime,
+        codes: Collection[str] | None = None,
+    ) -> IncidentResolved:
+        """Resolve (fires ``resolve``): resolution code and notes are required."""
+        actor, at = self._stamp(actor, at)
+        code = check.identifier(code, "code")
+        if codes is not None and code not in codes:
+            raise ValidationError(f"unknown resolution code {code!r} "
+                                  f"(known: {', '.join(sorted(codes))})", field="code")
+        notes = check.text(notes, "notes")
+        target = self._fire("resolve", {"resolution_code": code, "resolution_notes": notes})
+        event = IncidentResolved(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target,
+            resolution_code=code, resolution_notes=notes,
+        )
+        self._record(event)
+        return event
+
+    def close(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        code: str = "solved",
+        caller_confirmed: bool | None = None,
+        satisfaction: Satisfaction | None = None,
+    ) -> IncidentClosed:
+        """Close (fires ``close``), recording the caller's confirmation and satisfaction."""
+        actor, at = self._stamp(actor, at)
+        code = check.identifier(code, "code")
+        if caller_confirmed is not None and type(caller_confirmed) is not bool:
+            raise ValidationError("caller_confirmed must be True, False or None",
+                                  field="caller_confirmed")
+        if satisfaction is not None and not isinstance(satisfaction, Satisfaction):
+            raise ValidationError("satisfaction must be a Satisfaction", field="satisfaction")
+        target = self._fire("close", {"closure_code": code})
+        event = IncidentClosed(
+            incident_id=self.id, version=self.version + 1, at=at, actor=actor,
+            from_status=self.status, to_status=target, closure_code=code,
+            caller_confirmed=caller_confirmed, satisfaction=satisfaction,
+        )
+        self._record(event)
+        return event
+
+    def reopen(self, *, reason: str, actor: Actor, at: datetime) -> IncidentReopened:
+        """Reopen a resolved incident (fires ``reopen``); counts a reopen."""
+        actor, at = self._stamp(actor, at)
+        reason = check.text(reason, "reason")
+        target = self._fire("reopen", {"resolution_code": None, "resolution_notes": None})
+        event = IncidentReopened(
+            **self._base(actor, at, to_status=target), reason=reason,
+            previous_resolution_code=self.resolution_code,
+            previous_resolution_notes=self.resolution_notes,
+        )
+        self._record(event)
+        return event
+
+    def cancel(self, *, reason: str, actor: Actor, at: datetime) -> IncidentCancelled:
+        """Cancel (fires ``cancel``): logged in error, a duplicate, not an incident."""
+        actor, at = self._stamp(actor, at)
+        reason = check.text(reason, "reason")
+        target = self._fire("cancel", {"cancellation_reason": reason})
+        event = IncidentCancelled(**self._base(actor, at, to_status=target), reason=reason)
+        self._record(event)
+        return event
+
+    def escalate_functionally(
+        self, *, group: str, tier: int | None, reason: str, actor: Actor, at: datetime
+    ) -> IncidentEscalated:
+        """Move the incident to a more skilled ``group`` (a reassignment; the assignee is
+        cleared so that the new group picks someone)."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("escalate")
+        group = check.identifier(group, "group")
+        reason = check.text(reason, "reason")
+        if group == self.assignment_group:
+            raise ValidationError(f"{self.id} is already with {group}", field="group")
+        if tier is not None and (type(tier) is not int or tier < 1):
+            raise ValidationError(f"tier must be an integer >= 1, got {tier!r}", field="tier")
+        event = IncidentEscalated(
+            **self._base(actor, at), kind=EscalationKind.FUNCTIONAL, reason=reason,
+            assignment_group=group, support_tier=tier,
+            previous_assignment_group=self.assignment_group,
+            previous_support_tier=self.support_tier, previous_assignee=self.assignee,
+        )
+        self._record(event)
+        return event
+
+    def escalate_hierarchically(
+        self, *, notified_role: str, reason: str, actor: Actor, at: datetime
+    ) -> IncidentEscalated:
+        """Inform management (``notified_role``); the assignment does not change."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("escalate")
+        role = check.identifier(notified_role, "notified_role")
+        reason = check.text(reason, "reason")
+        event = IncidentEscalated(
+            **self._base(actor, at), kind=EscalationKind.HIERARCHICAL, reason=reason,
+            assignment_group=self.assignment_group, support_tier=self.support_tier,
+            previous_assignment_group=self.assignment_group,
+            previous_support_tier=self.support_tier, previous_assignee=self.assignee,
+            notified_role=role,
+        )
+        self._record(event)
+        return event
+
+    def transition(self, trigger: str, *, actor: Actor, at: datetime) -> IncidentTransitioned:
+        """Fire a host-defined ``trigger`` that has no dedicated command."""
+        actor, at = self._stamp(actor, at)
+        trigger = check.identifier(trigger, "trigger")
+        if trigger in _DEDICATED:
+            raise ValidationError(f"{trigger!r} has its own command; call it instead",
+                                  field="trigger")
+        target = self._fire(trigger)
+        event = IncidentTransitioned(**self._base(actor, at, to_status=target), trigger=trigger)
+        self._record(event)
+        return event
+
+    def link_problem(self, problem_id: str, *, actor: Actor, at: datetime
+                     ) -> IncidentLinkedToProblem:
+        """Link to the problem that causes this incident (replacing a previous link)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("link_problem")
+        problem_id = check.identifier(problem_id, "problem_id")
+        if problem_id == self.problem_id:
+            raise ValidationError(f"{self.id} is already linked to {problem_id}",
+                                  field="problem_id")
+        event = IncidentLinkedToProblem(**self._base(actor, at), problem_id=problem_id,
+                                        previous_problem_id=self.problem_id)
+        self._record(event)
+        return event
+
+    def unlink_problem(self, *, actor: Actor, at: datetime) -> IncidentUnlinkedFromProblem:
+        """Remove the link to a problem."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("unlink_problem")
+        if self.problem_id is None:
+            raise ValidationError(f"{self.id} is not linked to a problem", field="problem_id")
+        event = IncidentUnlinkedFromProblem(**self._base(actor, at),
+                                            previous_problem_id=self.problem_id)
+        self._record(event)
+        return event
+
+    def add_link(self, kind: LinkKind, target: str, *, actor: Actor, at: datetime
+                 ) -> IncidentLinkAdded:
+        """Link a change or a related incident."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("add_link")
+        try:
+            link_kind = LinkKind(kind)
+        except ValueError:
+            raise ValidationError(f"unknown link kind {kind!r}", field="kind") from None
+        target = check.identifier(target, "target")
+        if target == self.id:
+            raise ValidationError("an incident cannot be linked to itself", field="target")
+        if (link_kind, target) in self.links:
+            raise ValidationError(f"{self.id} is already linked to {target}", field="target")
+        event = IncidentLinkAdded(**self._base(actor, at), link_kind=link_kind, target=target)
+        self._record(event)
+        return event
+
+    def remove_link(self, kind: LinkKind, target: str, *, actor: Actor, at: datetime
+                    ) -> IncidentLinkRemoved:
+        """Remove a link added with :meth:`add_link`."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("remove_link")
+        try:
+            link_kind = LinkKind(kind)
+        except ValueError:
+            raise ValidationError(f"unknown link kind {kind!r}", field="kind") from None
+        if (link_kind, target) not in self.links:
+            raise ValidationError(f"{self.id} has no {link_kind} link to {target!r}",
+                                  field="target")
+        event = IncidentLinkRemoved(**self._base(actor, at), link_kind=link_kind, target=target)
+        self._record(event)
+        return event
+
+    def set_parent(self, parent_id: str | None, *, actor: Actor, at: datetime
+                   ) -> IncidentParentSet:
+        """Make this incident a child of ``parent_id`` (None: detach it)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("set_parent")
+        parent = None if parent_id is None else check.identifier(parent_id, "parent_id")
+        if parent == self.id:
+            raise ValidationError("an incident cannot be its own parent", field="parent_id")
+        if parent == self.parent_id:
+            raise ValidationError(f"{self.id} already has that parent", field="parent_id")
+        if parent is not None and parent in self.child_ids:
+            raise ValidationError(f"{parent} is a child of {self.id}", field="parent_id")
+        event = IncidentParentSet(**self._base(actor, at), parent_id=parent,
+                                  previous_parent_id=self.parent_id)
+        self._record(event)
+        return event
+
+    def link_child(self, child_id: str, *, actor: Actor, at: datetime) -> IncidentChildLinked:
+        """Record ``child_id`` as a child of this incident."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("link_child")
+        child = check.identifier(child_id, "child_id")
+        if child == self.id or child == self.parent_id:
+            raise ValidationError(f"{child} cannot be a child of {self.id}", field="child_id")
+        if child in self.child_ids:
+            raise ValidationError(f"{child} is already a child of {self.id}", field="child_id")
+        event = IncidentChildLinked(**self._base(actor, at), child_id=child)
+        self._record(event)
+        return event
+
+    def unlink_child(self, child_id: str, *, actor: Actor, at: datetime
+                     ) -> IncidentChildUnlinked:
+        """Forget ``child_id`` as a child of this incident."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("unlink_child")
+        if child_id not in self.child_ids:
+            raise ValidationError(f"{child_id!r} is not a child of {self.id}", field="child_id")
+        event = IncidentChildUnlinked(**self._base(actor, at), child_id=child_id)
+        self._record(event)
+        return event
+
+    def set_custom(
+        self,
+        name: str,
+        value: CustomValue,
+        *,
+        actor: Actor,
+        at: datetime,
+        schema: Mapping[str, type] | None = None,
+    ) -> IncidentCustomAttributeSet:
+        """Set a host-defined attribute (None removes it), checked against ``schema``."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("set_custom")
+        checked = check.custom_value(name, value, schema)
+        previous = self.custom.get(name)
+        if previous == checked and type(previous) is type(checked):
+            raise ValidationError(f"custom attribute {name!r} already has that value",
+                                  field=f"custom.{name}")
+        event = IncidentCustomAttributeSet(**self._base(actor, at), attribute=name,
+                                           value=checked, previous_value=previous)
+        self._record(event)
+        return event
+
+    # ----------------------------------------------------------------- helpers
+
+    def _base(self, actor: Actor, at: datetime, *, to_status: str | None = None
+              ) -> dict[str, Any]:
+        return {
+            "incident_id": self.id,
+            "version": self.version + 1,
+            "at": at,
+            "actor": actor,
+            "from_status": self.status,
+            "to_status": self.status if to_status is None else to_status,
+        }
+
+
+def _check_occurrence(occurred: datetime | None, detected: datetime | None, at: datetime
+                      ) -> None:
+    for name, instant in (("occurred_at", occurred), ("detected_at", detected)):
+        if instant is not None and instant > at:
+            raise ValidationError(f"{name} ({instant.isoformat()}) is after the logging "
+                                  f"time ({at.isoformat()})", field=name)
+    if occurred is not None and detected is not None and detected < occurred:
+        raise ValidationError("detected_at is before occurred_at", field="detected_at")
+
+
+def _channel(value: object) -> Channel:
+    if isinstance(value, str):
+        try:
+            return Channel(value)
+        except ValueError:
+            pass
+    known = ", ".join(c.value for c in Channel)
+    raise ValidationError(f"unknown channel {value!r} (known: {known})", field="channel")
+
+
+def _description(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"description must be a string, got {type(value).__name__}",
+                              field="description")
+    if len(value) > check.MAX_TEXT:
+        raise ValidationError(f"description is longer than {check.MAX_TEXT} characters",
+                              field="description")
+    return value
