@@ -1,0 +1,137 @@
+"""What every desk command shares: load, authorize, act, commit, notify."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from itil_incident.adapters.authorization import AllowAll
+from itil_incident.adapters.clocks import SystemClock
+from itil_incident.adapters.ids import SequentialIdFactory
+from itil_incident.adapters.notifiers import NullNotifier
+from itil_incident.domain import _checks as check
+from itil_incident.domain._time import utc_instant
+from itil_incident.domain.events import DomainEvent
+from itil_incident.domain.incident import Incident
+from itil_incident.domain.problem import Problem
+from itil_incident.domain.values import Actor, CategoryPath
+from itil_incident.errors import (
+    DefinitionError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from itil_incident.policies.bundle import DeskPolicies
+from itil_incident.ports import Authorizer, Clock, IdFactory, Notifier, Repository
+
+__all__ = ["DeskCore"]
+
+_log = logging.getLogger("itil_incident.desk")
+
+R = TypeVar("R", Incident, Problem)
+
+
+class DeskCore:
+    """The service desk's plumbing; see :class:`itil_incident.ServiceDesk` for the commands."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        policies: DeskPolicies | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock | None = None,
+        ids: IdFactory | None = None,
+        authorizer: Authorizer | None = None,
+    ) -> None:
+        for name, port, kind in (
+            ("repository", repository, Repository),
+            ("notifier", notifier, Notifier),
+            ("clock", clock, Clock),
+            ("ids", ids, IdFactory),
+            ("authorizer", authorizer, Authorizer),
+        ):
+            if port is not None and not isinstance(port, kind):
+                raise DefinitionError(
+                    f"{name} does not implement the {kind.__name__} port "
+                    f"(got {type(port).__name__})", culprit=name)
+        if policies is not None and not isinstance(policies, DeskPolicies):
+            raise DefinitionError("policies must be a DeskPolicies", culprit="policies")
+        self.repository = repository
+        self.policies = policies or DeskPolicies()
+        self.notifier: Notifier = notifier or NullNotifier()
+        self.clock: Clock = clock or SystemClock()
+        self.ids: IdFactory = ids or SequentialIdFactory()
+        self.authorizer: Authorizer = authorizer or AllowAll()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _now(self) -> datetime:
+        return utc_instant(self.clock.now(), "clock.now()")
+
+    def _authorize(self, actor: Actor, action: str, subject: Incident | Problem | None) -> None:
+        if not self.authorizer.is_allowed(actor, action, subject):
+            raise PermissionDeniedError(actor.id, action, None if subject is None else subject.id)
+
+    def _commit(self, records: Sequence[Incident | Problem]) -> None:
+        events: list[DomainEvent] = []
+        for record in records:
+            events.extend(record.pending_events())
+        self.repository.commit(records)
+        if not events:
+            return
+        try:
+            self.notifier.notify(events)
+        except Exception:  # the change is committed; a notifier failure must not hide that
+            _log.exception("notifier failed for %d committed event(s)", len(events))
+
+    def _incident(self, incident_id: object) -> Incident:
+        if not isinstance(incident_id, str):
+            raise NotFoundError("incident", repr(incident_id))
+        return self.repository.get_incident(incident_id)
+
+    def _problem(self, problem_id: object) -> Problem:
+        if not isinstance(problem_id, str):
+            raise NotFoundError("problem", repr(problem_id))
+        return self.repository.get_problem(problem_id)
+
+    def _on_incident(
+        self, action: str, incident_id: str, actor: Actor,
+        change: Callable[[Incident, Actor, datetime], object],
+    ) -> Incident:
+        """Load, authorize, change through the entity, commit, notify; returns the incident."""
+        actor = check.actor(actor)
+        incident = self._incident(incident_id)
+        self._authorize(actor, action, incident)
+        change(incident, actor, self._now())
+        self._commit([incident])
+        return incident
+
+    def _on_problem(
+        self, action: str, problem_id: str, actor: Actor,
+        change: Callable[[Problem, Actor, datetime], object],
+    ) -> Problem:
+        actor = check.actor(actor)
+        problem = self._problem(problem_id)
+        self._authorize(actor, action, problem)
+        change(problem, actor, self._now())
+        self._commit([problem])
+        return problem
+
+    def _category(self, value: object) -> CategoryPath:
+        if not isinstance(value, (str, CategoryPath)):
+            raise ValidationError(f"category must be a path such as 'Network/VPN', got {value!r}",
+                                  field="category")
+        tree = self.policies.categories
+        if tree is not None:
+            return tree.validate(value)
+        return CategoryPath.of(value)
+
+    @staticmethod
+    def _flag(value: object, field: str) -> bool:
+        if type(value) is not bool:
+            raise ValidationError(f"{field} must be True or False, got {value!r}", field=field)
+        return value
+

@@ -1,0 +1,184 @@
+"""The service desk's problem-management commands (mixed into :class:`ServiceDesk`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from itil_incident._desk_core import DeskCore
+from itil_incident.domain import _checks as check
+from itil_incident.domain.problem import Problem
+from itil_incident.domain.values import Actor, CategoryPath, Impact, Urgency
+from itil_incident.errors import ValidationError
+from itil_incident.ports import ProblemQuery
+
+__all__ = ["ProblemCommands"]
+
+
+class ProblemCommands(DeskCore):
+    """Problem management: open from incidents, investigate, known errors, resolve, close."""
+
+    def open_problem(
+        self,
+        *,
+        actor: Actor,
+        title: str,
+        description: str = "",
+        incident_ids: Iterable[str] = (),
+        service: str | None = None,
+        configuration_items: Iterable[str] | None = None,
+        category: CategoryPath | str | None = None,
+        impact: Impact | int | str | None = None,
+        urgency: Urgency | int | str | None = None,
+        assignment_group: str | None = None,
+    ) -> Problem:
+        """Open a problem, optionally from incidents, which are linked to it (atomically).
+
+        Service, configuration items and category default to those of the first incident.
+        """
+        actor = check.actor(actor)
+        self._authorize(actor, "open_problem", None)
+        ids = check.text_tuple(incident_ids, "incident_ids")
+        incidents = [self._incident(i) for i in ids]
+        for incident in incidents:
+            if incident.is_terminal:
+                raise ValidationError(f"{incident.id} is {incident.status}; it cannot be linked",
+                                      field="incident_ids")
+        first = incidents[0] if incidents else None
+        path = self._category(category) if category is not None else (
+            first.category if first is not None else None)
+        now = self._now()
+        problem = Problem.open(
+            problem_id=self.ids.next_problem_id(),
+            workflow=self.policies.problem_workflow,
+            matrix=self.policies.problem_priority_matrix,
+            actor=actor,
+            at=now,
+            title=title,
+            description=description,
+            service=service if service is not None or first is None else first.service,
+            configuration_items=(configuration_items if configuration_items is not None
+                                 else (first.configuration_items if first is not None else ())),
+            category=path,
+            impact=impact,
+            urgency=urgency,
+            assignment_group=assignment_group,
+            incident_ids=ids,
+        )
+        records: list[Any] = [problem]
+        for incident in incidents:
+            previous = incident.problem_id
+            incident.link_problem(problem.id, actor=actor, at=now)
+            records.append(incident)
+            if previous is not None:
+                old = self._problem(previous)
+                if not old.is_terminal and incident.id in old.incident_ids:
+                    old.unlink_incident(incident.id, actor=actor, at=now)
+                    records.append(old)
+        self._commit(records)
+        return problem
+
+    def assign_problem(self, problem_id: str, *, actor: Actor, group: str | None = None,
+                       assignee: str | None = None) -> Problem:
+        """Give the problem to a group and/or an owner."""
+        return self._on_problem(
+            "assign_problem", problem_id, actor,
+            lambda p, a, t: p.assign(actor=a, at=t, group=group, assignee=assignee))
+
+    def start_investigation(self, problem_id: str, *, actor: Actor) -> Problem:
+        """Start root-cause analysis."""
+        return self._on_problem("start_investigation", problem_id, actor,
+                                lambda p, a, t: p.start_investigation(actor=a, at=t))
+
+    def record_root_cause(self, problem_id: str, root_cause: str, *, actor: Actor,
+                          category: CategoryPath | str | None = None) -> Problem:
+        """Record (or revise) the root cause, optionally with a root-cause category."""
+        path = None if category is None else self._category(category)
+        return self._on_problem(
+            "record_root_cause", problem_id, actor,
+            lambda p, a, t: p.record_root_cause(root_cause, actor=a, at=t, category=path))
+
+    def record_workaround(self, problem_id: str, workaround: str, *, actor: Actor) -> Problem:
+        """Record (or revise) a workaround."""
+        return self._on_problem(
+            "record_workaround", problem_id, actor,
+            lambda p, a, t: p.record_workaround(workaround, actor=a, at=t))
+
+    def mark_known_error(self, problem_id: str, *, actor: Actor,
+                         symptoms: str | None = None) -> Problem:
+        """Publish the problem as a known error (needs a root cause or a workaround)."""
+        return self._on_problem(
+            "mark_known_error", problem_id, actor,
+            lambda p, a, t: p.mark_known_error(actor=a, at=t, symptoms=symptoms))
+
+    def change_problem_impact_urgency(
+        self, problem_id: str, *, actor: Actor, impact: Impact | int | str | None = None,
+        urgency: Urgency | int | str | None = None,
+    ) -> Problem:
+        """Change a problem's impact and/or urgency (its own priority matrix)."""
+        matrix = self.policies.problem_priority_matrix
+        return self._on_problem(
+            "change_problem_impact_urgency", problem_id, actor,
+            lambda p, a, t: p.reprioritize(matrix, actor=a, at=t, impact=impact,
+                                           urgency=urgency))
+
+    def add_problem_note(self, problem_id: str, text: str, *, actor: Actor) -> Problem:
+        """Add an investigation note."""
+        return self._on_problem("add_problem_note", problem_id, actor,
+                                lambda p, a, t: p.add_note(text, actor=a, at=t))
+
+    def resolve_problem(self, problem_id: str, resolution: str, *, actor: Actor) -> Problem:
+        """The root cause is removed."""
+        return self._on_problem("resolve_problem", problem_id, actor,
+                                lambda p, a, t: p.resolve(resolution, actor=a, at=t))
+
+    def close_problem(self, problem_id: str, *, actor: Actor) -> Problem:
+        """Close a resolved problem."""
+        return self._on_problem("close_problem", problem_id, actor,
+                                lambda p, a, t: p.close(actor=a, at=t))
+
+    def reopen_problem(self, problem_id: str, *, actor: Actor, reason: str) -> Problem:
+        """Reopen a resolved problem."""
+        return self._on_problem("reopen_problem", problem_id, actor,
+                                lambda p, a, t: p.reopen(reason=reason, actor=a, at=t))
+
+    def cancel_problem(self, problem_id: str, *, actor: Actor, reason: str) -> Problem:
+        """Cancel a problem."""
+        return self._on_problem("cancel_problem", problem_id, actor,
+                                lambda p, a, t: p.cancel(reason=reason, actor=a, at=t))
+
+    def get_problem(self, problem_id: str) -> Problem:
+        """The problem ``problem_id`` (NotFoundError when there is none)."""
+        return self._problem(problem_id)
+
+    def list_problems(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        service: str | None = None,
+        known_error: bool | None = None,
+        open: bool | None = None,  # the natural name for this filter
+        text: str | None = None,
+        limit: int | None = None,
+    ) -> list[Problem]:
+        """Problems matching every given filter, ordered by id."""
+        statuses: frozenset[str] | None = None
+        if status is not None:
+            items = [status] if isinstance(status, str) else status
+            if isinstance(items, (bytes, Problem)) or not isinstance(items, Iterable):
+                raise ValidationError("status must be a state name or several", field="status")
+            statuses = frozenset(check.identifier(s, "status") for s in items)
+            for name in statuses:
+                self.policies.problem_workflow.state(name)
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ValidationError(f"limit must be a positive integer, got {limit!r}",
+                                  field="limit")
+        query = ProblemQuery(
+            status=statuses,
+            service=None if service is None else check.identifier(service, "service"),
+            known_error=None if known_error is None else self._flag(known_error, "known_error"),
+            open=None if open is None else self._flag(open, "open"),
+            text=check.optional_text(text, "text", limit=500),
+            limit=limit,
+        )
+        return self.repository.list_problems(query)

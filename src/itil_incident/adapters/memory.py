@@ -1,0 +1,100 @@
+"""The in-memory repository: a complete, thread-safe implementation of the Repository port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from itil_incident.domain.events import DomainEvent
+from itil_incident.domain.incident import Incident
+from itil_incident.domain.problem import Problem
+from itil_incident.errors import ConcurrencyError, NotFoundError, ValidationError
+from itil_incident.ports import IncidentQuery, ProblemQuery
+
+__all__ = ["InMemoryRepository"]
+
+
+class InMemoryRepository:
+    """Keeps incidents and problems in dictionaries.
+
+    It honours the whole repository contract: independent copies in and out, optimistic
+    concurrency on the expected version, all-or-nothing commits. Use it in tests, prototypes and
+    single-process tools; it forgets everything when the process ends.
+    """
+
+    def __init__(self) -> None:
+        self._incidents: dict[str, Incident] = {}
+        self._problems: dict[str, Problem] = {}
+        self._lock = threading.Lock()
+
+    def get_incident(self, incident_id: str) -> Incident:
+        """A copy of the stored incident; NotFoundError when there is none."""
+        stored = self._incidents.get(incident_id) if isinstance(incident_id, str) else None
+        if stored is None:
+            raise NotFoundError("incident", str(incident_id))
+        clone: Incident = stored.clone()
+        return clone
+
+    def get_problem(self, problem_id: str) -> Problem:
+        """A copy of the stored problem; NotFoundError when there is none."""
+        stored = self._problems.get(problem_id) if isinstance(problem_id, str) else None
+        if stored is None:
+            raise NotFoundError("problem", str(problem_id))
+        clone: Problem = stored.clone()
+        return clone
+
+    def commit(self, records: Sequence[Incident | Problem]) -> None:
+        """Store every record's new state, or none of them (ConcurrencyError)."""
+        with self._lock:
+            for record in records:
+                if not isinstance(record, (Incident, Problem)):
+                    raise ValidationError(f"cannot store {type(record).__name__}",
+                                          field="records")
+                stored = self._store_for(record).get(record.id)
+                actual = 0 if stored is None else stored.version
+                if actual != record.saved_version:
+                    raise ConcurrencyError(record.id, record.saved_version,
+                                           None if stored is None else actual)
+            for record in records:
+                if record.version != record.saved_version:
+                    record.mark_saved()
+                    self._store_for(record)[record.id] = record.clone()
+
+    def _store_for(self, record: Incident | Problem) -> dict[str, Incident | Problem]:
+        store: dict[str, Incident | Problem]
+        store = self._incidents if isinstance(record, Incident) else self._problems  # type: ignore[assignment]  # dict is invariant; records go to their own kind's store
+        return store
+
+    def list_incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Copies of the matching incidents, ordered by id."""
+        found: list[Incident] = []
+        for key in sorted(self._incidents):
+            incident = self._incidents[key]
+            if query.matches(incident):
+                found.append(incident.clone())
+                if query.limit is not None and len(found) >= query.limit:
+                    break
+        return found
+
+    def list_problems(self, query: ProblemQuery) -> list[Problem]:
+        """Copies of the matching problems, ordered by id."""
+        found: list[Problem] = []
+        for key in sorted(self._problems):
+            problem = self._problems[key]
+            if query.matches(problem):
+                found.append(problem.clone())
+                if query.limit is not None and len(found) >= query.limit:
+                    break
+        return found
+
+    def history_of(self, record_id: str) -> list[DomainEvent]:
+        """The stored events of an incident or problem, oldest first."""
+        record: Incident | Problem | None = self._incidents.get(record_id)
+        if record is None:
+            record = self._problems.get(record_id)
+        if record is None:
+            raise NotFoundError("record", str(record_id))
+        return list(record.timeline())
+
+    def __len__(self) -> int:
+        return len(self._incidents) + len(self._problems)

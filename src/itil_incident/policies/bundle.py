@@ -1,0 +1,109 @@
+"""The policies a service desk runs with, in one replaceable bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
+from itil_incident.domain.values import HoldReason
+from itil_incident.domain.workflow import Workflow
+from itil_incident.errors import DefinitionError
+from itil_incident.policies.categorization import Categorizer, CategoryTree
+from itil_incident.policies.priority import PriorityMatrix
+from itil_incident.policies.routing import RoutingTable
+
+__all__ = ["DEFAULT_RESOLUTION_CODES", "DeskPolicies"]
+
+#: Resolution codes in the spirit of ServiceNow's close codes.
+DEFAULT_RESOLUTION_CODES: frozenset[str] = frozenset({
+    "solved_permanently",
+    "solved_workaround",
+    "solved_remotely",
+    "not_reproducible",
+    "resolved_by_caller",
+    "duplicate",
+})
+
+_CUSTOM_TYPES = (str, int, float, bool, datetime)
+
+
+def _instance(kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise DefinitionError(
+                f"policies.{attribute.name} must be a {names}, got {type(value).__name__}",
+                culprit=attribute.name,
+            )
+    return check
+
+
+def _string_set(value: object) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, (set, frozenset, list, tuple)):
+        raise DefinitionError(f"expected a collection of strings, got {value!r}")
+    result = frozenset(value)
+    if not result or not all(isinstance(v, str) and v for v in result):
+        raise DefinitionError(f"expected a non-empty collection of non-empty strings, "
+                              f"got {value!r}")
+    return result
+
+
+def _optional_string_set(value: object) -> frozenset[str] | None:
+    return None if value is None else _string_set(value)
+
+
+def _custom_fields(value: object) -> Mapping[str, type] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise DefinitionError("custom_fields must map attribute names to types",
+                              culprit="custom_fields")
+    for key, kind in value.items():
+        if not isinstance(key, str) or not key or kind not in _CUSTOM_TYPES:
+            raise DefinitionError(
+                f"custom_fields: {key!r} must map to one of str, int, float, bool, datetime",
+                culprit=f"custom_fields.{key}",
+            )
+    return dict(value)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class DeskPolicies:
+    """Everything configurable about a desk's behaviour; every default follows ITIL.
+
+    Replace any part with ``attrs.evolve(DeskPolicies(), routing=my_table)`` or by passing it
+    here. ``categories``, ``categorizer`` and ``routing`` may be None to switch them off
+    (any category is then accepted, nothing is categorized or routed automatically).
+    ``resolution_codes`` None accepts any code. ``custom_fields`` None accepts any custom
+    attribute of the supported types; a mapping declares the only ones allowed, with their type.
+    """
+
+    incident_workflow: Workflow = attrs.field(factory=default_incident_workflow,
+                                              validator=_instance(Workflow))
+    problem_workflow: Workflow = attrs.field(factory=default_problem_workflow,
+                                             validator=_instance(Workflow))
+    priority_matrix: PriorityMatrix = attrs.field(factory=PriorityMatrix.servicenow,
+                                                  validator=_instance(PriorityMatrix))
+    problem_priority_matrix: PriorityMatrix = attrs.field(
+        factory=PriorityMatrix.servicenow_problem, validator=_instance(PriorityMatrix))
+    categories: CategoryTree | None = attrs.field(
+        factory=CategoryTree.default, validator=_instance(CategoryTree, optional=True))
+    categorizer: Categorizer | None = attrs.field(
+        factory=Categorizer.default, validator=_instance(Categorizer, optional=True))
+    routing: RoutingTable | None = attrs.field(
+        factory=RoutingTable.default, validator=_instance(RoutingTable, optional=True))
+    hold_reasons: frozenset[str] = attrs.field(
+        default=frozenset(r.value for r in HoldReason), converter=_string_set)
+    resolution_codes: frozenset[str] | None = attrs.field(
+        default=DEFAULT_RESOLUTION_CODES, converter=_optional_string_set)
+    custom_fields: Mapping[str, type] | None = attrs.field(default=None,
+                                                           converter=_custom_fields)
+    #: The role told of a hierarchical escalation when the group names no manager role.
+    escalation_role: str = attrs.field(default="incident_manager",
+                                       validator=_instance(str))
