@@ -46,6 +46,9 @@ class DeskCore:
         ids: IdFactory | None = None,
         authorizer: Authorizer | None = None,
     ) -> None:
+        if repository is None:
+            raise DefinitionError("a service desk needs a repository (e.g. InMemoryRepository())",
+                                  culprit="repository")
         for name, port, kind in (
             ("repository", repository, Repository),
             ("notifier", notifier, Notifier),

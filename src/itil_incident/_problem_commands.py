@@ -49,7 +49,7 @@ class ProblemCommands(DeskCore):
             first.category if first is not None else None)
         now = self._now()
         problem = Problem.open(
-            problem_id=self.ids.next_problem_id(),
+            problem_id=self.ids.next_problem_id,
             workflow=self.policies.problem_workflow,
             matrix=self.policies.problem_priority_matrix,
             actor=actor,
@@ -66,15 +66,18 @@ class ProblemCommands(DeskCore):
             incident_ids=ids,
         )
         records: list[Any] = [problem]
+        previous_problems: dict[str, Problem] = {}
         for incident in incidents:
             previous = incident.problem_id
             incident.link_problem(problem.id, actor=actor, at=now)
             records.append(incident)
             if previous is not None:
-                old = self._problem(previous)
+                old = previous_problems.get(previous)
+                if old is None:
+                    old = previous_problems[previous] = self._problem(previous)
+                    records.append(old)
                 if not old.is_terminal and incident.id in old.incident_ids:
                     old.unlink_incident(incident.id, actor=actor, at=now)
-                    records.append(old)
         self._commit(records)
         return problem
 

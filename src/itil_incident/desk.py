@@ -108,7 +108,7 @@ class ServiceDesk(ProblemCommands):
             if route is not None:
                 group, tier, routing_rule = route.group, route.tier, route.rule
         incident = Incident.log(
-            incident_id=self.ids.next_incident_id(),
+            incident_id=self.ids.next_incident_id,
             workflow=policies.incident_workflow,
             matrix=policies.priority_matrix,
             actor=actor,
@@ -284,6 +284,10 @@ class ServiceDesk(ProblemCommands):
                                       field="satisfaction_comment")
             rating = None
         elif isinstance(satisfaction, Satisfaction):
+            if satisfaction_comment is not None:
+                raise ValidationError("give the comment inside the Satisfaction, or a score "
+                                      "with satisfaction_comment, not both",
+                                      field="satisfaction_comment")
             rating = satisfaction
         else:
             rating = Satisfaction(satisfaction, satisfaction_comment)
@@ -399,8 +403,8 @@ class ServiceDesk(ProblemCommands):
         records: list[Incident] = [child]
         old_parent_id = child.parent_id
         parent = self._incident(parent_id) if parent_id is not None else None
-        if parent is not None and parent.parent_id == child.id:
-            raise ValidationError(f"{parent.id} is a child of {child.id}", field="parent_id")
+        if parent is not None:
+            self._refuse_cycle(child.id, parent)
         child.set_parent(None if parent is None else parent.id, actor=actor, at=now)
         if old_parent_id is not None:
             old = self._incident(old_parent_id)
@@ -412,6 +416,23 @@ class ServiceDesk(ProblemCommands):
             records.append(parent)
         self._commit(records)
         return child
+
+    def _refuse_cycle(self, child_id: str, parent: Incident) -> None:
+        """Refuse a parent that descends from the child: walk up the parent's ancestors."""
+        seen = {parent.id}
+        ancestor: str | None = parent.parent_id
+        if parent.id == child_id:
+            raise ValidationError("an incident cannot be its own parent", field="parent_id")
+        while ancestor is not None:
+            if ancestor == child_id:
+                raise ValidationError(
+                    f"{parent.id} is a child of {child_id} (directly or further down): "
+                    "that would make a cycle",
+                    field="parent_id")
+            if ancestor in seen:  # a cycle stored earlier; do not loop forever
+                break
+            seen.add(ancestor)
+            ancestor = self._incident(ancestor).parent_id
 
     def link_to_problem(self, incident_id: str, problem_id: str, *, actor: Actor) -> Incident:
         """Link an incident to the problem that causes it; the problem lists the incident.

@@ -113,7 +113,8 @@ class Repository(Protocol):
       equals ``record.saved_version`` (0 for a record that does not exist yet); otherwise it
       raises :class:`~itil_incident.errors.ConcurrencyError` and stores nothing. On success it
       calls ``record.mark_saved()`` on each. A record with no pending events is not written
-      but its version is still checked.
+      but its version is still checked. The same record twice in one commit is refused with
+      :class:`~itil_incident.errors.ValidationError`.
     - ``list_incidents`` / ``list_problems`` return independent objects matching the query.
     - ``history_of`` returns the stored events of a record, oldest first.
     - No exception other than the library's errors escapes.

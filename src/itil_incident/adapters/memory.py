@@ -46,10 +46,15 @@ class InMemoryRepository:
     def commit(self, records: Sequence[Incident | Problem]) -> None:
         """Store every record's new state, or none of them (ConcurrencyError)."""
         with self._lock:
+            seen: set[str] = set()
             for record in records:
                 if not isinstance(record, (Incident, Problem)):
                     raise ValidationError(f"cannot store {type(record).__name__}",
                                           field="records")
+                if record.id in seen:
+                    raise ValidationError(f"{record.id} appears twice in one commit",
+                                          field="records")
+                seen.add(record.id)
                 stored = self._store_for(record).get(record.id)
                 actual = 0 if stored is None else stored.version
                 if actual != record.saved_version:

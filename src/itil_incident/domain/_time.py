@@ -25,7 +25,11 @@ def utc_instant(value: object, field: str) -> datetime:
             "attach a time zone, e.g. datetime(..., tzinfo=UTC)",
             field=field,
         )
-    utc = value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{field} ({value.isoformat()}) is out of the supported range",
+                              field=field) from None
     return datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC
     )

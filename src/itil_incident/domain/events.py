@@ -257,11 +257,12 @@ class IncidentPriorityOverridden(IncidentEvent):
     name: ClassVar[str] = "incident.priority_overridden"
     _fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("priority", "priority", "previous_priority"),
-        ("priority_justification", "justification", ""),
+        ("priority_justification", "justification", "previous_justification"),
     )
     priority: Priority
     previous_priority: Priority
     justification: str
+    previous_justification: str | None = None
 
     def apply(self, incident: Incident) -> None:
         super().apply(incident)
@@ -278,6 +279,13 @@ class IncidentPriorityOverrideCleared(IncidentEvent):
     )
     priority: Priority
     previous_priority: Priority
+    previous_justification: str | None = None
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        result = super().changes()
+        if self.previous_justification is not None:
+            result["priority_justification"] = (self.previous_justification, None)
+        return result
 
     def apply(self, incident: Incident) -> None:
         super().apply(incident)
@@ -393,6 +401,13 @@ class IncidentResolved(IncidentEvent):
     )
     resolution_code: str
     resolution_notes: str
+    previous_hold_reason: str | None = None
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        result = super().changes()
+        if self.previous_hold_reason is not None:
+            result["hold_reason"] = (self.previous_hold_reason, None)
+        return result
 
     def apply(self, incident: Incident) -> None:
         incident.status = self.to_status
@@ -461,6 +476,13 @@ class IncidentCancelled(IncidentEvent):
         ("cancellation_reason", "reason", ""),
     )
     reason: str
+    previous_hold_reason: str | None = None
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        result = super().changes()
+        if self.previous_hold_reason is not None:
+            result["hold_reason"] = (self.previous_hold_reason, None)
+        return result
 
     def apply(self, incident: Incident) -> None:
         super().apply(incident)
@@ -486,9 +508,13 @@ class IncidentEscalated(IncidentEvent):
     def changes(self) -> dict[str, tuple[Any, Any]]:
         result = super().changes()
         if self.kind is EscalationKind.FUNCTIONAL:
-            result["assignment_group"] = (self.previous_assignment_group, self.assignment_group)
-            result["support_tier"] = (self.previous_support_tier, self.support_tier)
-            result["assignee"] = (self.previous_assignee, None)
+            for field, before, after in (
+                ("assignment_group", self.previous_assignment_group, self.assignment_group),
+                ("support_tier", self.previous_support_tier, self.support_tier),
+                ("assignee", self.previous_assignee, None),
+            ):
+                if before != after:
+                    result[field] = (before, after)
         else:
             result["notified_role"] = (None, self.notified_role)
         return result

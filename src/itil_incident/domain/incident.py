@@ -8,7 +8,7 @@ convention: never assign them directly, call a method.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +156,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
     def log(
         cls,
         *,
-        incident_id: str,
+        incident_id: str | Callable[[], str],
         workflow: Workflow,
         matrix: PriorityMatrix,
         actor: Actor,
@@ -179,7 +179,11 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         custom: Mapping[str, CustomValue] | None = None,
         custom_schema: Mapping[str, type] | None = None,
     ) -> Incident:
-        """Log a new incident in the workflow's initial state; priority comes from ``matrix``."""
+        """Log a new incident in the workflow's initial state; priority comes from ``matrix``.
+
+        ``incident_id`` may be a function (an id factory's method): it is called only once
+        every argument has been checked, so a refused log consumes no id.
+        """
         if type(at) is not datetime or at.tzinfo is not UTC:
             at = utc_instant(at, "at")
         if type(actor) is not Actor:
@@ -206,8 +210,8 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
                 checked = check.custom_value(key, value, custom_schema)
                 if checked is not None:
                     custom_values[key] = checked
+        # Keyword arguments are evaluated in order: the id is taken last, after every check.
         event = IncidentLogged(
-            incident_id=check.identifier(incident_id, "incident_id"),
             version=1,
             at=at,
             actor=actor,
@@ -233,6 +237,8 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
             support_tier=support_tier,
             routing_rule=routing_rule,
             custom=custom_values,
+            incident_id=check.identifier(
+                incident_id() if callable(incident_id) else incident_id, "incident_id"),
         )
         incident = cls._blank(workflow)
         incident._record(event)
@@ -375,7 +381,8 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         reason = check.text(justification, "justification")
         event = IncidentPriorityOverridden(**self._base(actor, at), priority=value,
                                            previous_priority=self.priority,
-                                           justification=reason)
+                                           justification=reason,
+                                           previous_justification=self.priority_justification)
         self._record(event)
         return event
 
@@ -390,6 +397,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         event = IncidentPriorityOverrideCleared(
             **self._base(actor, at), priority=matrix.priority_for(self.impact, self.urgency),
             previous_priority=self.priority,
+            previous_justification=self.priority_justification,
         )
         self._record(event)
         return event
@@ -512,6 +520,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
             incident_id=self.id, version=self.version + 1, at=at, actor=actor,
             from_status=self.status, to_status=target,
             resolution_code=code, resolution_notes=notes,
+            previous_hold_reason=self.hold_reason,
         )
         self._record(event)
         return event
@@ -560,7 +569,8 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         actor, at = self._stamp(actor, at)
         reason = check.text(reason, "reason")
         target = self._fire("cancel", {"cancellation_reason": reason})
-        event = IncidentCancelled(**self._base(actor, at, to_status=target), reason=reason)
+        event = IncidentCancelled(**self._base(actor, at, to_status=target), reason=reason,
+                                  previous_hold_reason=self.hold_reason)
         self._record(event)
         return event
 

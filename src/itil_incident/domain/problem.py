@@ -6,7 +6,7 @@ incidents, every change is a method that records one event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,7 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
     def open(
         cls,
         *,
-        problem_id: str,
+        problem_id: str | Callable[[], str],
         workflow: Workflow,
         matrix: PriorityMatrix,
         actor: Actor,
@@ -107,7 +107,10 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
         assignment_group: str | None = None,
         incident_ids: Iterable[str] = (),
     ) -> Problem:
-        """Open a problem, optionally from incidents; priority comes from ``matrix``."""
+        """Open a problem, optionally from incidents; priority comes from ``matrix``.
+
+        ``problem_id`` may be a function, called only once every argument has been checked.
+        """
         at = utc_instant(at, "at")
         actor = check.actor(actor)
         if category is not None and not isinstance(category, CategoryPath):
@@ -117,8 +120,8 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
             raise ValidationError("description must be a string", field="description")
         impact_value = matrix.default_impact if impact is None else matrix.impact(impact)
         urgency_value = matrix.default_urgency if urgency is None else matrix.urgency(urgency)
+        # Keyword arguments are evaluated in order: the id is taken last, after every check.
         event = ProblemOpened(
-            problem_id=check.identifier(problem_id, "problem_id"),
             version=1,
             at=at,
             actor=actor,
@@ -136,6 +139,8 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
             assignment_group=(None if assignment_group is None
                               else check.identifier(assignment_group, "assignment_group")),
             incident_ids=check.text_tuple(incident_ids, "incident_ids"),
+            problem_id=check.identifier(
+                problem_id() if callable(problem_id) else problem_id, "problem_id"),
         )
         problem = cls._blank(workflow)
         problem._record(event)
@@ -263,7 +268,8 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
         target = self._fire("mark_known_error")
         record = KnownError(problem_id=self.id, symptoms=text, root_cause=self.root_cause,
                             workaround=self.workaround, identified_at=at)
-        event = ProblemMarkedKnownError(**self._base(actor, at, to_status=target), record=record)
+        event = ProblemMarkedKnownError(**self._base(actor, at, to_status=target), record=record,
+                                        previous_record=self.known_error_record)
         self._record(event)
         return event
 

@@ -189,9 +189,10 @@ class ProblemMarkedKnownError(ProblemEvent):
 
     name: ClassVar[str] = "problem.marked_known_error"
     _fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("known_error_record", "record", ""),
+        ("known_error_record", "record", "previous_record"),
     )
     record: KnownError
+    previous_record: KnownError | None = None
 
     def apply(self, problem: Problem) -> None:
         super().apply(problem)
