@@ -94,6 +94,8 @@ class InMemoryRepository:
 
     def history_of(self, record_id: str) -> list[DomainEvent]:
         """The stored events of an incident or problem, oldest first."""
+        if not isinstance(record_id, str):
+            raise NotFoundError("record", repr(record_id))
         record: Incident | Problem | None = self._incidents.get(record_id)
         if record is None:
             record = self._problems.get(record_id)

@@ -1,0 +1,422 @@
+"""A Hypothesis state machine that drives a real service desk against a simple model.
+
+:class:`DeskStateMachine` logs incidents and applies random :func:`~itil_incident.testing.
+strategies.commands` to them, moving a frozen clock forward between steps. A small, obviously
+correct model (a hand-written table of the default ITIL incident lifecycle, plus the few fields
+that decide whether a command is refused) predicts each outcome. A refused command must raise a
+library error and leave the stored incident untouched; an accepted one must succeed. After
+every step, every incident is checked against the model and against its own history.
+
+Run it in a test module with ``TestDeskLifecycle = DeskStateMachine.TestCase``; subclass it and
+override :meth:`DeskStateMachine.make_desk` to run it over your own repository or notifier.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    MultipleResults,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+)
+
+from itil_incident.adapters.clocks import FrozenClock
+from itil_incident.adapters.notifiers import RecordingNotifier
+from itil_incident.desk import ServiceDesk
+from itil_incident.domain.events import IncidentReopened
+from itil_incident.domain.incident import Incident
+from itil_incident.domain.values import Actor, CategoryPath
+from itil_incident.errors import ItilIncidentError, ValidationError
+from itil_incident.policies.bundle import DeskPolicies
+from itil_incident.testing.strategies import (
+    TRIGGERS,
+    Command,
+    actors,
+    apply_command,
+    commands,
+    log_arguments,
+)
+
+__all__ = ["DeskStateMachine", "TestCase"]
+
+# ----------------------------------------------------------------- the model
+
+_OPEN = ("new", "assigned", "in_progress", "on_hold")
+_TERMINAL = ("closed", "cancelled")
+
+#: The default ITIL incident lifecycle, written out by hand: (state, trigger) -> new state.
+_LIFECYCLE: dict[tuple[str, str], str] = {
+    ("new", "assign"): "assigned",
+    ("assigned", "assign"): "assigned",
+    ("in_progress", "assign"): "in_progress",
+    ("on_hold", "assign"): "on_hold",
+    ("new", "start"): "in_progress",
+    ("assigned", "start"): "in_progress",
+    ("assigned", "hold"): "on_hold",
+    ("in_progress", "hold"): "on_hold",
+    ("on_hold", "resume"): "in_progress",
+    **{(state, "resolve"): "resolved" for state in _OPEN},
+    ("resolved", "close"): "closed",
+    ("resolved", "reopen"): "in_progress",
+    **{(state, "cancel"): "cancelled" for state in _OPEN},
+}
+
+
+@attrs.frozen
+class _Expected:
+    """What the model knows of one incident."""
+
+    status: str
+    events: int
+    reopen_count: int
+    assignment_group: str | None
+    assignee: str | None
+    support_tier: int | None
+    hold_reason: str | None
+    category: CategoryPath | None
+    impact: int
+    urgency: int
+    service: str | None
+
+    @classmethod
+    def logged(cls, incident: Incident) -> _Expected:
+        return cls(
+            status="new", events=1, reopen_count=0,
+            assignment_group=incident.assignment_group, assignee=None,
+            support_tier=incident.support_tier, hold_reason=None, category=incident.category,
+            impact=incident.impact.level, urgency=incident.urgency.level,
+            service=incident.service,
+        )
+
+    def seen_in(self, incident: Incident) -> dict[str, object]:
+        """The model's fields as read from ``incident``, for comparison."""
+        return {
+            "status": incident.status,
+            "events": incident.version,
+            "reopen_count": incident.reopen_count,
+            "assignment_group": incident.assignment_group,
+            "assignee": incident.assignee,
+            "support_tier": incident.support_tier,
+            "hold_reason": incident.hold_reason,
+            "category": incident.category,
+            "impact": incident.impact.level,
+            "urgency": incident.urgency.level,
+            "service": incident.service,
+        }
+
+
+def _moved(model: _Expected, trigger: str, events: int = 1, **changes: Any) -> _Expected | None:
+    target = _LIFECYCLE.get((model.status, trigger))
+    if target is None:
+        return None
+    return attrs.evolve(model, status=target, events=model.events + events, **changes)
+
+
+def _changed(model: _Expected, events: int = 1, **changes: Any) -> _Expected | None:
+    if model.status in _TERMINAL:
+        return None
+    return attrs.evolve(model, events=model.events + events, **changes)
+
+
+def _tier(policies: DeskPolicies, group: str | None) -> int | None:
+    routing = policies.routing
+    if routing is None or group is None:
+        return None
+    return routing.groups[group].tier
+
+
+def _known_group(policies: DeskPolicies, group: str) -> bool:
+    return policies.routing is None or group in policies.routing.groups
+
+
+def _assigned(model: _Expected, policies: DeskPolicies, group: str | None,
+              assignee: str | None, events: int = 1) -> _Expected | None:
+    if group is None and assignee is None:
+        return None
+    if group is not None and not _known_group(policies, group):
+        return None
+    new_group = model.assignment_group if group is None else group
+    new_tier = model.support_tier if group is None else _tier(policies, group)
+    if assignee is not None:
+        new_assignee: str | None = assignee
+    elif new_group != model.assignment_group:
+        new_assignee = None
+    else:
+        new_assignee = model.assignee
+    if (new_group, new_assignee, new_tier) == (
+        model.assignment_group, model.assignee, model.support_tier
+    ):
+        return None
+    if model.status == "new" and new_group is None:  # entering "assigned" needs a group
+        return None
+    return _moved(model, "assign", events, assignment_group=new_group, assignee=new_assignee,
+                  support_tier=new_tier)
+
+
+def _escalated(model: _Expected, policies: DeskPolicies, kind: str, group: str | None
+               ) -> _Expected | None:
+    if model.status not in _OPEN:
+        return None
+    if kind == "hierarchical":
+        return _changed(model)
+    routing = policies.routing
+    if group is not None:
+        if not _known_group(policies, group):
+            return None
+        target: str | None = group
+    elif routing is not None and model.assignment_group is not None and (
+        model.assignment_group in routing.groups
+    ):
+        target = routing.groups[model.assignment_group].escalates_to
+    else:
+        target = None
+    if target is None or target == model.assignment_group:
+        return None
+    return _changed(model, assignment_group=target, support_tier=_tier(policies, target),
+                    assignee=None)
+
+
+def _categorized(model: _Expected, policies: DeskPolicies, category: str, reroute: bool
+                 ) -> _Expected | None:
+    tree = policies.categories
+    try:
+        path = CategoryPath.parse(category) if tree is None else tree.validate(category)
+    except ValidationError:
+        return None
+    if path == model.category:
+        return None
+    changed = _changed(model, category=path)
+    routing = policies.routing
+    if changed is None or not reroute or routing is None:
+        return changed
+    route = routing.route(category=path, service=model.service)
+    if route is None or route.group == model.assignment_group:
+        return changed
+    return _assigned(changed, policies, route.group, None)
+
+
+def _expected_after(model: _Expected, command: Command, actor: Actor, policies: DeskPolicies
+                   ) -> _Expected | None:
+    """What ``command`` makes of an incident the model knows as ``model``; None: refused."""
+    args = command.kwargs
+    name = command.name
+    if name == "assign":
+        return _assigned(model, policies, _opt_str(args.get("group")),
+                         _opt_str(args.get("assignee")))
+    if name == "start_work":
+        return _moved(model, "start", assignee=model.assignee or actor.id)
+    if name == "put_on_hold":
+        if args["reason"] not in policies.hold_reasons:
+            return None
+        return _moved(model, "hold", 1 if args.get("note") is None else 2,
+                      hold_reason=args["reason"])
+    if name == "resume":
+        return _moved(model, "resume", hold_reason=None)
+    if name in ("add_work_note", "add_comment"):
+        return _changed(model)
+    if name == "resolve":
+        codes = policies.resolution_codes
+        if codes is not None and args["code"] not in codes:
+            return None
+        return _moved(model, "resolve", hold_reason=None)
+    if name == "close":
+        if args.get("satisfaction") is None and args.get("satisfaction_comment") is not None:
+            return None
+        return _moved(model, "close")
+    if name == "reopen":
+        return _moved(model, "reopen", reopen_count=model.reopen_count + 1)
+    if name == "cancel":
+        return _moved(model, "cancel", hold_reason=None)
+    if name == "escalate":
+        return _escalated(model, policies, str(args.get("kind", "functional")),
+                          _opt_str(args.get("group")))
+    if name == "change_impact_urgency":
+        impact = _opt_int(args.get("impact")) or model.impact
+        urgency = _opt_int(args.get("urgency")) or model.urgency
+        matrix = policies.priority_matrix
+        if (impact, urgency) == (model.impact, model.urgency) or not (
+            1 <= impact <= len(matrix.impacts) and 1 <= urgency <= len(matrix.urgencies)
+        ):
+            return None
+        return _changed(model, impact=impact, urgency=urgency)
+    if name == "override_priority":
+        level = _opt_int(args.get("priority"))
+        if level is None or not 1 <= level <= len(policies.priority_matrix.priorities):
+            return None
+        return _changed(model)
+    if name == "categorize":
+        return _categorized(model, policies, str(args["category"]),
+                            bool(args.get("reroute", False)))
+    raise AssertionError(f"the model does not know the command {name!r}")
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ----------------------------------------------------------------- the machine
+
+_MAX_INCIDENTS = 4
+_ELAPSED = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))
+
+
+_SETTINGS = settings(
+    max_examples=50,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+class DeskStateMachine(RuleBasedStateMachine):
+    """Drives a :class:`~itil_incident.ServiceDesk` with random commands against a model.
+
+    The desk comes from :meth:`make_desk`; its clock must be a
+    :class:`~itil_incident.FrozenClock`, and it must follow the default incident workflow
+    (other policies are read from ``desk.policies``). Invariants checked after every step, for
+    every incident: ``version == len(timeline())``; the status, reopen count, number of events
+    and assignment are those of the model; the state equals the fold of its history; a closed
+    or cancelled incident never changes; the repository's history equals the timeline. The
+    default settings are modest (50 examples of up to 30 steps); assign
+    ``YourMachine.TestCase.settings`` to change them.
+    """
+
+    incidents = Bundle("incidents")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.desk = self.make_desk()
+        clock = self.desk.clock
+        if not isinstance(clock, FrozenClock):
+            raise TypeError(f"make_desk() must give a desk with a FrozenClock, "
+                            f"not {type(clock).__name__}")
+        self.clock = clock
+        self.expected: dict[str, _Expected] = {}
+        self.finished: dict[str, dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = _SETTINGS
+
+    def make_desk(self) -> ServiceDesk:
+        """The desk under test; override it to test your own adapters. Default: in-memory."""
+        from itil_incident.testing import make_desk  # the package imports this module
+
+        return make_desk()
+
+    # ----------------------------------------------------------------- rules
+
+    @initialize(target=incidents, arguments=log_arguments(), actor=actors())
+    def log_first_incident(self, arguments: dict[str, Any], actor: Actor) -> str:
+        return self._log(arguments, actor)
+
+    @rule(target=incidents, arguments=log_arguments(), actor=actors())
+    def log_incident(self, arguments: dict[str, Any], actor: Actor) -> MultipleResults[str]:
+        """Log an incident, unless there are enough already (so that commands pile up on a
+        few incidents and take them through their whole lifecycle)."""
+        if len(self.expected) >= _MAX_INCIDENTS:
+            return multiple()
+        return multiple(self._log(arguments, actor))
+
+    def _log(self, arguments: dict[str, Any], actor: Actor) -> str:
+        incident = self.desk.log_incident(actor=actor, **arguments)
+        assert (incident.status, incident.version) == ("new", 1), incident
+        self.expected[incident.id] = _Expected.logged(incident)
+        return incident.id
+
+    @rule(incident_id=incidents, command=commands(), actor=actors(), elapsed=_ELAPSED)
+    def apply_any_command(self, incident_id: str, command: Command, actor: Actor,
+                          elapsed: timedelta) -> None:
+        self.check_command(incident_id, command, actor, elapsed)
+
+    @rule(incident_id=incidents, data=st.data(), actor=actors(), elapsed=_ELAPSED)
+    def apply_a_lifecycle_command(self, incident_id: str, data: st.DataObject, actor: Actor,
+                                  elapsed: timedelta) -> None:
+        """A command whose trigger the lifecycle table allows in the incident's status (it may
+        still be refused for its arguments), so that runs reach the later states often."""
+        status = self.expected[incident_id].status
+        names = [name for name, trigger in TRIGGERS.items()
+                 if (status, trigger) in _LIFECYCLE]
+        if not names:  # closed or cancelled: anything goes, and must be refused
+            names = sorted(TRIGGERS)
+        command = data.draw(commands(names), label="command")
+        self.check_command(incident_id, command, actor, elapsed)
+
+    def check_command(self, incident_id: str, command: Command, actor: Actor,
+                      elapsed: timedelta) -> None:
+        """Move the clock, then apply ``command`` and check the outcome the model predicts."""
+        self.clock.advance(elapsed)
+        before = self.desk.get_incident(incident_id)
+        expected = _expected_after(self.expected[incident_id], command, actor,
+                                   self.desk.policies)
+        event(f"{command.name} in {before.status}: "
+              f"{'refused' if expected is None else 'accepted'}")
+        if expected is None:
+            try:
+                apply_command(self.desk, incident_id, actor, command)
+            except ItilIncidentError:
+                pass
+            else:
+                raise AssertionError(f"{command!r} should have been refused in "
+                                     f"{before.status!r}")
+            after = self.desk.get_incident(incident_id)
+            assert after.version == before.version, f"a refused {command!r} was stored"
+            assert after.snapshot() == before.snapshot(), f"a refused {command!r} was stored"
+            return
+        try:
+            apply_command(self.desk, incident_id, actor, command)
+        except ItilIncidentError as error:
+            raise AssertionError(f"{command!r} was refused in {before.status!r}: {error}"
+                                 ) from error
+        self.expected[incident_id] = expected
+
+    # ----------------------------------------------------------------- invariants
+
+    @invariant()
+    def every_incident_agrees_with_the_model_and_its_history(self) -> None:
+        for incident_id, model in self.expected.items():
+            incident = self.desk.get_incident(incident_id)
+            timeline = incident.timeline()
+            assert incident.version == len(timeline), incident
+            assert model.seen_in(incident) == attrs.asdict(model, recurse=False), incident
+            reopened = sum(isinstance(e, IncidentReopened) for e in timeline)
+            assert incident.reopen_count == reopened
+            folded = Incident.from_history(timeline, self.desk.policies.incident_workflow)
+            assert folded.snapshot() == incident.snapshot(), incident
+            assert self.desk.timeline(incident_id) == list(timeline), incident
+
+    @invariant()
+    def closed_and_cancelled_incidents_never_change(self) -> None:
+        for incident_id, model in self.expected.items():
+            if model.status not in _TERMINAL:
+                continue
+            snapshot = self.desk.get_incident(incident_id).snapshot()
+            assert self.finished.setdefault(incident_id, snapshot) == snapshot, incident_id
+
+    @invariant()
+    def the_desk_lists_every_logged_incident_and_notified_every_event(self) -> None:
+        listed = [incident.id for incident in self.desk.list_incidents()]
+        assert listed == sorted(self.expected)
+        if isinstance(self.desk.notifier, RecordingNotifier):
+            notified = len(self.desk.notifier.events)
+            assert notified == sum(model.events for model in self.expected.values())
+
+
+DeskStateMachine.TestCase.settings = _SETTINGS
+
+#: Run the machine with its default desk: ``from itil_incident.testing.stateful import TestCase``
+#: in a test module, or assign it to a ``Test...`` name.
+TestCase = DeskStateMachine.TestCase
