@@ -14,7 +14,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,testing]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars]'
 	touch $@ $(VENV)/.installed-run
 
 ## demo: run the main job (for now: incidents and a problem through their whole lifecycle)
