@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/business_calendar.py                  # 200 starts, 5 rounds
-    .venv/bin/python benchmarks/business_calendar.py --starts 50 --repeats 3 --json /tmp/calendar.json
+    .venv/bin/python benchmarks/business_calendar.py --starts 50 --repeats 3 --json /tmp/cal.json
 
 The calendar: Europe/Paris, Monday to Friday 09:00-12:00 and 13:00-17:00 (a lunch break, so
 7 business hours a day), the French public holidays (fixed ones as yearly holidays, Easter
