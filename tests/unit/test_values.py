@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -27,7 +27,12 @@ from itil_incident import (
 LEVEL_KINDS = [Impact, Urgency, Priority]
 levels = st.integers(min_value=1, max_value=1000)
 labels = st.text(max_size=10)
-parts = st.text(min_size=1, max_size=12).map(str.strip).filter(lambda p: p and "/" not in p)
+# Category parts: any single-line text without "/", NUL or surrogates (what the domain stores).
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+parts = st.text(
+    st.characters(exclude_categories=SURROGATES, exclude_characters="\x00/"), min_size=1,
+    max_size=12,
+).map(str.strip).filter(lambda p: p != "" and p.splitlines() == [p])
 paths = st.lists(parts, min_size=1, max_size=4).map(lambda ps: CategoryPath(tuple(ps)))
 
 # -- levels ------------------------------------------------------------------------------------
@@ -266,3 +271,19 @@ def test_a_satisfaction_comment_must_be_text() -> None:
     bad: Any = 5
     with pytest.raises(ValidationError):
         Satisfaction(4, bad)
+
+
+@pytest.mark.parametrize("part", ["VP\nN", "VPN\u2028", "V\x00PN", "VP\ud800N"])
+def test_a_category_part_that_is_not_single_line_text_is_refused(part: str) -> None:
+    with pytest.raises(ValidationError, match="invalid category part"):
+        CategoryPath(("Network", part))
+
+
+@pytest.mark.parametrize(("field", "value"), [("id", "al\nice"), ("id", "al\x00ice"),
+                                              ("name", "Alice\u2029Smith"), ("name", "\udc00")])
+def test_an_actor_id_or_name_that_is_not_single_line_text_is_refused(field: str, value: str
+                                                                    ) -> None:
+    arguments = {"id": "alice", "name": "Alice", field: value}
+    with pytest.raises(ValidationError) as refused:
+        Actor(**arguments)
+    assert refused.value.field == field

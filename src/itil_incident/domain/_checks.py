@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import cast
 
+from itil_incident.domain._text import LINE_BREAK, NOT_TEXT
 from itil_incident.domain._time import utc_instant
 from itil_incident.domain.values import Actor, CustomValue
 from itil_incident.errors import ValidationError
@@ -14,10 +16,12 @@ __all__ = [
     "actor",
     "custom_value",
     "identifier",
+    "line",
     "optional_instant",
     "optional_text",
     "text",
     "text_tuple",
+    "valid_text",
 ]
 
 #: Bounds that keep one record reasonable; longer input is refused, not truncated.
@@ -25,8 +29,16 @@ MAX_TITLE = 300
 MAX_TEXT = 100_000
 
 
+def valid_text(value: str, field: str) -> str:
+    """Refuse NUL and surrogate code points: everything stored must be valid Unicode text."""
+    if NOT_TEXT.search(value):
+        raise ValidationError(f"{field} holds NUL or a surrogate code point, which is not text",
+                              field=field)
+    return value
+
+
 def text(value: object, field: str, *, limit: int = MAX_TEXT) -> str:
-    """A required, non-blank string (kept as given)."""
+    """A required, non-blank string of valid text (kept as given)."""
     if type(value) is not str and not isinstance(value, str):
         raise ValidationError(f"{field} must be a string, got {type(value).__name__}",
                               field=field)
@@ -34,7 +46,15 @@ def text(value: object, field: str, *, limit: int = MAX_TEXT) -> str:
         raise ValidationError(f"{field} must not be empty", field=field)
     if len(value) > limit:
         raise ValidationError(f"{field} is longer than {limit} characters", field=field)
-    return value
+    return valid_text(value, field)
+
+
+def line(value: object, field: str, *, limit: int = MAX_TITLE) -> str:
+    """A required, non-blank, single-line string (a title): no line breaks of any kind."""
+    result = text(value, field, limit=limit)
+    if LINE_BREAK.search(result):
+        raise ValidationError(f"{field} must be a single line", field=field)
+    return result
 
 
 def optional_text(value: object, field: str, *, limit: int = MAX_TEXT) -> str | None:
@@ -44,10 +64,7 @@ def optional_text(value: object, field: str, *, limit: int = MAX_TEXT) -> str | 
 
 def identifier(value: object, field: str) -> str:
     """A non-blank single-line string, such as a group name or an id."""
-    result = text(value, field, limit=200)
-    if "\n" in result or "\r" in result:
-        raise ValidationError(f"{field} must be a single line", field=field)
-    return result
+    return line(value, field, limit=200)
 
 
 def text_tuple(value: object, field: str) -> tuple[str, ...]:
@@ -87,6 +104,11 @@ def custom_value(name: object, value: object, schema: Mapping[str, type] | None)
         )
     if isinstance(value, datetime):
         value = utc_instant(value, f"custom.{key}")
+    elif isinstance(value, str):
+        valid_text(value, f"custom.{key}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(f"custom attribute {key!r} must be a finite number, got {value!r}",
+                              field=f"custom.{key}")
     if schema is not None:
         if key not in schema:
             known = ", ".join(sorted(schema)) or "none"

@@ -46,7 +46,7 @@ __all__ = ["Problem"]
 _DEDICATED = frozenset({"investigate", "mark_known_error", "resolve", "close", "reopen", "cancel"})
 
 
-@attrs.define(init=False, eq=False, repr=False)
+@attrs.define(init=False, eq=False, repr=False, weakref_slot=False)
 class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by folding events, never via attrs' init
     """The cause of one or more incidents, investigated until it is removed."""
 
@@ -118,6 +118,7 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
                                   field="category")
         if not isinstance(description, str):
             raise ValidationError("description must be a string", field="description")
+        check.valid_text(description, "description")
         impact_value = matrix.default_impact if impact is None else matrix.impact(impact)
         urgency_value = matrix.default_urgency if urgency is None else matrix.urgency(urgency)
         # Keyword arguments are evaluated in order: the id is taken last, after every check.
@@ -128,7 +129,7 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
             from_status=workflow.initial,
             to_status=workflow.initial,
             workflow=workflow.name,
-            title=check.text(title, "title", limit=check.MAX_TITLE),
+            title=check.line(title, "title"),
             description=description,
             service=None if service is None else check.identifier(service, "service"),
             configuration_items=check.text_tuple(configuration_items, "configuration_items"),

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import attrs
 
+from itil_incident.domain._text import text_problem
 from itil_incident.errors import ValidationError
 
 __all__ = [
@@ -140,9 +141,9 @@ def _roles(value: Iterable[str]) -> frozenset[str]:
         raise ValidationError(f"roles must be a collection of strings: {exc}",
                               field="roles") from None
     for role in roles:
-        if not isinstance(role, str) or not role:
-            raise ValidationError(f"each role must be a non-empty string, got {role!r}",
-                                  field="roles")
+        if not isinstance(role, str) or not role or text_problem(role, single_line=True):
+            raise ValidationError(f"each role must be a non-empty single-line string, "
+                                  f"got {role!r}", field="roles")
     return roles
 
 
@@ -152,6 +153,7 @@ def _non_empty_str(instance: object, attribute: attrs.Attribute[str], value: obj
             f"{type(instance).__name__}.{attribute.name} must be a non-empty string, got {value!r}",
             field=attribute.name,
         )
+    _single_line(instance, attribute, value)
 
 
 def _plain_str(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -160,6 +162,14 @@ def _plain_str(instance: object, attribute: attrs.Attribute[str], value: object)
             f"{type(instance).__name__}.{attribute.name} must be a string, got {value!r}",
             field=attribute.name,
         )
+    _single_line(instance, attribute, value)
+
+
+def _single_line(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    problem = text_problem(value, single_line=True)
+    if problem is not None:
+        raise ValidationError(f"{type(instance).__name__}.{attribute.name} {problem}",
+                              field=attribute.name)
 
 
 @attrs.frozen
@@ -193,9 +203,11 @@ def _parts(value: Any) -> tuple[str, ...]:
     if not parts:
         raise ValidationError("a category path needs at least one part", field="category")
     for part in parts:
-        if not isinstance(part, str) or not part.strip() or "/" in part or part != part.strip():
+        if (not isinstance(part, str) or not part.strip() or "/" in part
+                or part != part.strip() or text_problem(part, single_line=True)):
             raise ValidationError(
-                f"invalid category part {part!r}: parts are non-empty, trimmed and contain no '/'",
+                f"invalid category part {part!r}: parts are non-empty, trimmed, single-line "
+                "text and contain no '/'",
                 field="category",
             )
     return parts

@@ -296,21 +296,41 @@ class RepositoryContract:
         assert repository.get_incident(second_id).status == "cancelled"
 
     def test_text_with_any_character_the_domain_accepts_round_trips(self) -> None:
+        # The domain refuses NUL and surrogate code points in every text, and line breaks in
+        # titles and identifiers; everything else must come back exactly as it was given.
+        line = ("tab\t, controls \x01\x1b[31m\x7f\x9f, emoji \U0001f6a8 "
+                "\U0001f469\u200d\U0001f467, e\u0301 vs \u00e9, \u05e9\u05dc\u05d5\u05dd "
+                "\u202eRTL\u202c, \ufeffBOM \u200bZW, 100% _x_ 'q' \"dq\" `bq` \\ "
+                "'); DROP TABLE incidents; -- SELECT * FROM x WHERE a LIKE '%_'")
+        text = (line + "\nline\r\nbreaks \r \x0b \x0c \x1c \x1d \x1e \x85 \u2028 "
+                "\u2029 end\n")
+        title = line + "x" * (300 - len(line))
+        description = text * (99_000 // len(text))
         repository = self.make_repository()
         desk, _clock = self._desk(repository)
-        odd = ("NUL \x00, tab\t, line\nbreak, emoji \U0001f6a8, e\u0301, "
-               "\u05e9\u05dc\u05d5\u05dd, 100% _x_ 'q' \"dq\" \\")
         incident = desk.log_incident(
             actor=Actor("\u00e9milie", "\u00c9milie \U0001f600", {"agent"}),
-            title=odd + "x" * (300 - len(odd)), description=odd * 200, caller="o'brien",
-            configuration_items=[odd.replace("\n", " "), "CI-1"],
-            custom={"note": odd, "count": 2**53 + 1, "ratio": 0.1, "flag": False,
+            title=title, description=description, caller="o'brien",
+            service=line[:200], configuration_items=[line[:200], "CI-1"],
+            custom={"note": text, "count": 2**53 + 1, "ratio": 0.1, "flag": False,
                     "due": datetime(2026, 3, 2, 12, 0, tzinfo=UTC)},
         )
-        incident = desk.add_comment(incident.id, odd, actor=_AGENT)
+        desk.add_comment(incident.id, text, actor=_AGENT)
+        incident = desk.add_work_note(incident.id, description, actor=_AGENT)
+        problem = desk.open_problem(actor=_AGENT, title=title, description=text,
+                                    incident_ids=[incident.id])
+        incident = desk.get_incident(incident.id)
         loaded = repository.get_incident(incident.id)
         assert loaded.snapshot() == incident.snapshot()
         assert loaded.timeline() == incident.timeline()
+        assert (loaded.title, loaded.description) == (title, description)
+        assert [note.text for note in loaded.notes] == [text, description]
+        assert loaded.custom["note"] == text
+        assert loaded.configuration_items == (line[:200], "CI-1")
+        loaded_problem = repository.get_problem(problem.id)
+        assert loaded_problem.snapshot() == problem.snapshot()
+        assert loaded_problem.timeline() == problem.timeline()
+        assert (loaded_problem.title, loaded_problem.description) == (title, text)
 
     def test_the_same_record_twice_in_one_commit_is_refused(self) -> None:
         repository, _desk, clock, incident_id = self._logged()

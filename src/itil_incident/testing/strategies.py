@@ -18,7 +18,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -119,9 +119,37 @@ _NAMED_ZONES = (
 # ----------------------------------------------------------------- text
 
 
+#: Code points the domain refuses in any stored text: NUL and the surrogates (U+D800-U+DFFF,
+#: the Unicode category Cs).
+_NOT_TEXT = "\x00"
+_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+#: Line breaks, refused in single-line values (titles, identifiers): what ``str.splitlines``
+#: splits on.
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: Characters worth meeting more often than a uniform draw over Unicode would: other control
+#: characters (C0, DEL, C1, an ANSI escape), format and invisible characters (BOM, zero-width,
+#: bidirectional overrides), right-to-left scripts, combining marks, emoji (astral, with a
+#: zero-width joiner and a variation selector), quotes and what SQL LIKE and printf treat
+#: specially.
+_NOTABLE = (
+    "\t\x01\x07\x1b\x1f\x7f\x80\x9b\x9f"
+    "\ufeff\u200b\u200d\u200e\u200f\u202e\u2066\u00ad\u00a0\ufe0f"
+    "\u05e9\u05dc\u05d5\u05dd\u0645\u0631\u062d\u0628\u0627"
+    "\u0301\u0308\u0364\u20dd"
+    "\U0001f6a8\U0001f525\U0001f469\U0001f467\U0001d518\U0010fffd\ufffd"
+    "'\"`%_\\$;-"
+)
+
+
 def _safe_characters(*, single_line: bool) -> st.SearchStrategy[str]:
-    excluded = ("Cs", "Cc", "Zl", "Zp") if single_line else ("Cs",)
-    return st.characters(exclude_categories=excluded)  # type: ignore[arg-type]  # hypothesis types the categories as a Literal collection; these are valid names
+    """Characters the domain stores: anything but NUL and the surrogates, and no line break
+    when ``single_line``; notable characters (see above) are drawn more often."""
+    excluded = _NOT_TEXT + (_LINE_BREAKS if single_line else "")
+    notable = _NOTABLE if single_line else _NOTABLE + _LINE_BREAKS
+    return st.one_of(
+        st.characters(exclude_categories=_SURROGATES, exclude_characters=excluded),
+        st.sampled_from(notable),
+    )
 
 
 def _non_blank(max_size: int, *, single_line: bool) -> st.SearchStrategy[str]:
@@ -138,7 +166,7 @@ def _identifiers() -> st.SearchStrategy[str]:
 
 
 def _sentences() -> st.SearchStrategy[str]:
-    """Non-blank text for notes, reasons and justifications."""
+    """Non-blank text for notes, reasons and justifications (line breaks included)."""
     return st.one_of(
         st.sampled_from(("Waiting for the vendor", "Rebooted the gateway", "Caller confirmed",
                          "Logged in error", "Needs a specialist")),
@@ -147,12 +175,15 @@ def _sentences() -> st.SearchStrategy[str]:
 
 
 def titles() -> st.SearchStrategy[str]:
-    """Incident titles: non-blank strings of at most 300 characters, without surrogates
-    (they may hold any other character, line breaks included)."""
+    """Incident and problem titles: non-blank single lines of at most 300 characters.
+
+    They hold no line break of any kind (``title.splitlines() == [title]``), no NUL and no
+    surrogate code point, which the domain refuses; any other character may appear: other
+    control characters, format characters, emoji, right-to-left text, combining marks."""
     return st.one_of(
         st.sampled_from(("VPN drops every few minutes", "Printer jams on floor 3",
                          "Cannot log in to the ERP", "Phishing e-mail reported")),
-        _non_blank(300, single_line=False),
+        _non_blank(300, single_line=True),
     )
 
 
@@ -160,7 +191,8 @@ def titles() -> st.SearchStrategy[str]:
 
 
 def actors() -> st.SearchStrategy[Actor]:
-    """Valid actors: a single-line id, any name and a few roles."""
+    """Valid actors: a single-line id, a single-line name (no NUL, no surrogates) and a few
+    roles."""
     return st.builds(
         Actor,
         id=st.one_of(st.sampled_from(_ASSIGNEES), _non_blank(20, single_line=True)),
