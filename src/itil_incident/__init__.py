@@ -5,6 +5,13 @@ The public API is re-exported here; modules whose names start with ``_`` are pri
 
 from importlib.metadata import PackageNotFoundError, version
 
+from itil_incident._due_report import (
+    DueReport,
+    EscalationApplied,
+    PriorityRaised,
+    SkippedIncident,
+)
+from itil_incident._time_driven import AUTO_CLOSED, FORECAST_HORIZON, SlaListState
 from itil_incident.adapters.authorization import AllowAll, RoleBasedAuthorizer
 from itil_incident.adapters.clocks import FrozenClock, SystemClock
 from itil_incident.adapters.ids import SequentialIdFactory, format_id
@@ -32,10 +39,12 @@ from itil_incident.domain.events import (
     IncidentPriorityOverridden,
     IncidentPriorityOverrideCleared,
     IncidentPutOnHold,
+    IncidentReminderSent,
     IncidentReopened,
     IncidentReprioritized,
     IncidentResolved,
     IncidentResumed,
+    IncidentSlaStageReached,
     IncidentTransitioned,
     IncidentUnlinkedFromProblem,
     IncidentWorkStarted,
@@ -96,14 +105,40 @@ from itil_incident.errors import (
     WorkflowDefinitionError,
 )
 from itil_incident.policies.bundle import DEFAULT_RESOLUTION_CODES, DeskPolicies
+from itil_incident.policies.calendar import BusinessCalendar
 from itil_incident.policies.categorization import (
     CategorizationRule,
     Categorizer,
     CategoryMatch,
     CategoryTree,
 )
+from itil_incident.policies.escalation import (
+    ANY_OLA,
+    EscalationAction,
+    EscalationActionKind,
+    EscalationRule,
+    matching_rules,
+)
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.routing import Route, RoutingRule, RoutingTable, SupportGroup
+from itil_incident.policies.sla import (
+    ClockRules,
+    SlaAgreement,
+    SlaCalendar,
+    SlaMatchRule,
+    SlaMetric,
+    SlaPolicy,
+    SlaPolicyVersion,
+    SlaSelection,
+)
+from itil_incident.policies.sla_clock import (
+    NOT_WITH_GROUP,
+    ClockPause,
+    ClockState,
+    ClockStatus,
+    StageState,
+    evaluate,
+)
 from itil_incident.ports import (
     Authorizer,
     Clock,
@@ -120,11 +155,16 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
+    "ANY_OLA",
+    "AUTO_CLOSED",
     "DEFAULT_RESOLUTION_CODES",
+    "FORECAST_HORIZON",
+    "NOT_WITH_GROUP",
     "SYSTEM",
     "Actor",
     "AllowAll",
     "Authorizer",
+    "BusinessCalendar",
     "CategorizationRule",
     "Categorizer",
     "CategoryMatch",
@@ -132,18 +172,29 @@ __all__ = [
     "CategoryTree",
     "Channel",
     "Clock",
+    "ClockPause",
+    "ClockRules",
+    "ClockState",
+    "ClockStatus",
     "ConcurrencyError",
     "CustomValue",
     "DefinitionError",
     "DeskPolicies",
     "DomainEvent",
+    "DueReport",
+    "EscalationAction",
+    "EscalationActionKind",
+    "EscalationApplied",
     "EscalationKind",
+    "EscalationRule",
     "FieldLookup",
     "FrozenClock",
     "Guard",
     "HoldReason",
     "IdFactory",
     "Impact",
+    "IncidentReminderSent",
+    "IncidentSlaStageReached",
     "InMemoryRepository",
     "Incident",
     "IncidentAssigned",
@@ -188,6 +239,7 @@ __all__ = [
     "PermissionDeniedError",
     "Priority",
     "PriorityMatrix",
+    "PriorityRaised",
     "Problem",
     "ProblemAssigned",
     "ProblemCancelled",
@@ -217,6 +269,16 @@ __all__ = [
     "Satisfaction",
     "SequentialIdFactory",
     "ServiceDesk",
+    "SkippedIncident",
+    "SlaAgreement",
+    "SlaCalendar",
+    "SlaListState",
+    "SlaMatchRule",
+    "SlaMetric",
+    "SlaPolicy",
+    "SlaPolicyVersion",
+    "SlaSelection",
+    "StageState",
     "StateDef",
     "SupportGroup",
     "SystemClock",
@@ -226,7 +288,9 @@ __all__ = [
     "Workflow",
     "WorkflowDefinitionError",
     "__version__",
-    "format_id",
     "default_incident_workflow",
     "default_problem_workflow",
+    "evaluate",
+    "format_id",
+    "matching_rules",
 ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from itil_incident._problem_commands import ProblemCommands
+from itil_incident._time_driven import TimeDrivenCommands
 from itil_incident.domain import _checks as check
 from itil_incident.domain.events import DomainEvent
 from itil_incident.domain.incident import Incident
@@ -34,7 +35,7 @@ from itil_incident.ports import IncidentQuery
 __all__ = ["ServiceDesk"]
 
 
-class ServiceDesk(ProblemCommands):
+class ServiceDesk(ProblemCommands, TimeDrivenCommands):
     """Incident and problem management over the ports you give it.
 
     >>> from itil_incident import ServiceDesk, Actor

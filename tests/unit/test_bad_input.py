@@ -21,11 +21,14 @@ from hypothesis import strategies as st
 from itil_incident import (
     SYSTEM,
     Actor,
+    BusinessCalendar,
     CategoryPath,
     Channel,
     DefinitionError,
     DeskPolicies,
+    EscalationAction,
     EscalationKind,
+    EscalationRule,
     FrozenClock,
     Impact,
     IncidentState,
@@ -36,6 +39,9 @@ from itil_incident import (
     RecordingNotifier,
     Satisfaction,
     ServiceDesk,
+    SlaAgreement,
+    SlaPolicy,
+    SlaPolicyVersion,
     TransitionDef,
     Urgency,
     ValidationError,
@@ -364,6 +370,107 @@ def test_a_custom_attribute_of_the_wrong_type_is_refused(
     assert "must be int, got str" in str(error)
 
 
+# What is not text: NUL, and surrogate code points, alone or as a pair written as two code
+# points (a JSON codec would read the pair back as the one character it encodes).
+NOT_TEXT = {
+    "NUL": "Mail\x00down",
+    "lone high surrogate": "Mail \ud800 down",
+    "lone low surrogate": "Mail \udfff down",
+    "surrogate pair": "Mail \ud83d\ude00 down",
+}
+# (the desk call, given the desk, an incident id, the actor and the text; the field refused)
+TEXT_FIELDS: dict[str, tuple[Callable[[ServiceDesk, str, Actor, str], object], str]] = {
+    "incident title": (lambda d, _i, a, t: d.log_incident(actor=a, title=t), "title"),
+    "description": (lambda d, _i, a, t: d.log_incident(actor=a, title="Mail is down",
+                                                       description=t), "description"),
+    "work note": (lambda d, i, a, t: d.add_work_note(i, t, actor=a), "text"),
+    "comment": (lambda d, i, a, t: d.add_comment(i, t, actor=a), "text"),
+    "custom string value at logging": (lambda d, _i, a, t: d.log_incident(
+        actor=a, title="Mail is down", custom={"site": t}), "custom.site"),
+    "custom string value": (lambda d, i, a, t: d.set_custom_attribute(i, "site", t, actor=a),
+                            "custom.site"),
+    "cancellation reason": (lambda d, i, a, t: d.cancel(i, reason=t, actor=a), "reason"),
+    "note when holding": (lambda d, i, a, t: d.put_on_hold(i, reason="awaiting_caller", note=t,
+                                                            actor=a), "text"),
+    "problem title": (lambda d, _i, a, t: d.open_problem(actor=a, title=t), "title"),
+    "problem description": (lambda d, _i, a, t: d.open_problem(
+        actor=a, title="Gateway crashes", description=t), "description"),
+}
+
+
+@pytest.mark.parametrize("text", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+@pytest.mark.parametrize(("call", "field"), TEXT_FIELDS.values(), ids=TEXT_FIELDS.keys())
+def test_text_holding_nul_or_a_surrogate_is_refused_and_nothing_changes(
+    desk: ServiceDesk, notifier: RecordingNotifier, agent: Actor, incident_id: str,
+    call: Callable[[ServiceDesk, str, Actor, str], object], field: str, text: str,
+) -> None:
+    error = refuse(desk, notifier, lambda: call(desk, incident_id, agent, text),
+                   ValidationError)
+    assert isinstance(error, ValidationError)
+    assert error.field == field
+    assert "not text" in str(error)
+
+
+#: Every raw line break: what str.splitlines splits on.
+LINE_BREAKS = ["\r", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028",
+               "\u2029"]
+
+
+@pytest.mark.parametrize("line_break", LINE_BREAKS, ids=repr)
+def test_a_title_with_a_raw_line_break_is_refused_and_nothing_changes(
+    desk: ServiceDesk, notifier: RecordingNotifier, agent: Actor, line_break: str
+) -> None:
+    title = f"Mail is down{line_break}Bcc: everyone@example.org"
+    assert len(title.splitlines()) == 2
+    for attempt in (lambda: desk.log_incident(actor=agent, title=title),
+                    lambda: desk.open_problem(actor=agent, title=title)):
+        error = refuse(desk, notifier, attempt, ValidationError)
+        assert isinstance(error, ValidationError)
+        assert error.field == "title"
+        assert "single line" in str(error)
+
+
+@pytest.mark.parametrize("line_break", LINE_BREAKS, ids=repr)
+@pytest.mark.parametrize("field", ["service", "caller"])
+def test_an_identifier_with_a_raw_line_break_is_refused(
+    desk: ServiceDesk, notifier: RecordingNotifier, agent: Actor, field: str, line_break: str
+) -> None:
+    given: dict[str, Any] = {field: f"mail{line_break}x"}
+    error = refuse(desk, notifier, lambda: desk.log_incident(
+        actor=agent, title="Mail is down", **given), ValidationError)
+    assert isinstance(error, ValidationError)
+    assert error.field == field
+
+
+def test_line_breaks_and_other_control_characters_are_kept_where_the_domain_allows_them(
+    desk: ServiceDesk, agent: Actor
+) -> None:
+    breaks = "".join(LINE_BREAKS)
+    title = "Mail\tis \x01\x1b[31mdown \x7f\x9f \u202eRTL\u202c e\u0301 \U0001f6a8"
+    incident = desk.log_incident(actor=agent, title=title, description=f"a{breaks}b",
+                                 custom={"site": f"c{breaks}d"})
+    desk.add_work_note(incident.id, f"e{breaks}f", actor=agent)
+    stored = desk.get_incident(incident.id)
+    assert (stored.title, stored.description, stored.custom["site"]) == (
+        title, f"a{breaks}b", f"c{breaks}d")
+    assert stored.notes[0].text == f"e{breaks}f"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=repr)
+def test_a_custom_value_that_is_not_a_finite_number_is_refused(
+    desk: ServiceDesk, notifier: RecordingNotifier, agent: Actor, incident_id: str,
+    value: float,
+) -> None:
+    for attempt in (
+        lambda: desk.log_incident(actor=agent, title="Mail is down", custom={"ratio": value}),
+        lambda: desk.set_custom_attribute(incident_id, "ratio", value, actor=agent),
+    ):
+        error = refuse(desk, notifier, attempt, ValidationError)
+        assert isinstance(error, ValidationError)
+        assert error.field == "custom.ratio"
+        assert "finite" in str(error)
+
+
 def test_a_refused_command_on_one_record_of_a_pair_leaves_both_unchanged(
     desk: ServiceDesk, notifier: RecordingNotifier, agent: Actor, incident_id: str
 ) -> None:
@@ -419,8 +526,35 @@ def _workflow_with_acknowledge() -> Workflow:
     )
 
 
-POLICIES = DeskPolicies(incident_workflow=_workflow_with_acknowledge(),
-                        custom_fields={"site": str, "seats": int})
+def _sla() -> SlaPolicy:
+    """Every incident gets response and resolution clocks on office hours."""
+    hour = timedelta(hours=1)
+    standard = SlaAgreement(
+        name="standard", calendar=BusinessCalendar.office("UTC"),
+        targets={"response": dict.fromkeys(range(1, 5), hour),
+                 "resolution": dict.fromkeys(range(1, 5), 4 * hour)})
+    return SlaPolicy.single("support", SlaPolicyVersion(
+        version=1, effective_from=datetime(2025, 1, 1, tzinfo=UTC), agreements=(standard,),
+        fallback="standard"))
+
+
+# Time-driven processing is switched on (SLA clocks, one rule of each kind, auto-close and
+# reminders) so that process_due, sla_status and list_by_sla evaluate the world's real clocks.
+# process_due may not look past the world's clock (T0), where nothing is due yet.
+POLICIES = DeskPolicies(
+    incident_workflow=_workflow_with_acknowledge(),
+    custom_fields={"site": str, "seats": int},
+    sla=_sla(),
+    escalation_rules=(
+        EscalationRule.acknowledgement_timeout("ack", EscalationAction.hierarchical()),
+        EscalationRule(name="late", action=EscalationAction.functional(), stage=0.75,
+                       metric="resolution"),
+        EscalationRule(name="breach", action=EscalationAction.raise_priority(), stage=1.0,
+                       metric="resolution"),
+    ),
+    auto_close_after=timedelta(hours=2),
+    hold_reminder_every=timedelta(hours=1),
+)
 
 
 @attrs.define
@@ -542,6 +676,10 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "reopen_problem": {"problem_id": Ref("resolved_problem")},
     "list_problems": {"status": ["new", "under_investigation"], "service": "VPN",
                       "known_error": False, "open": True, "text": "vpn", "limit": 5},
+    "process_due": {"now": T0},
+    "sla_status": {"at": T0 + timedelta(hours=2)},
+    "list_by_sla": {"state": "breached", "at": T0 + timedelta(hours=2),
+                    "at_risk_fraction": 0.5, "limit": 3},
 }
 
 
@@ -622,7 +760,7 @@ def test_the_discovered_desk_surface_is_the_whole_api() -> None:
         "record_workaround", "mark_known_error", "change_problem_impact_urgency",
         "add_problem_note", "resolve_problem", "close_problem", "reopen_problem",
         "cancel_problem", "get_incident", "get_problem", "list_incidents", "list_problems",
-        "timeline",
+        "timeline", "process_due", "sla_status", "list_by_sla",
     }
     assert expected_core <= set(COMMANDS)
     assert len(CASES) > 120

@@ -22,7 +22,7 @@ __all__ = ["Entity"]
 E = TypeVar("E", bound=DomainEvent)
 
 
-@attrs.define(init=False, eq=False, repr=False)
+@attrs.define(init=False, eq=False, repr=False, weakref_slot=False)
 class Entity(Generic[E]):
     """An aggregate whose state is the fold of its events."""
 

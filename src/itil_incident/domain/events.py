@@ -56,16 +56,18 @@ __all__ = [
     "IncidentPriorityOverrideCleared",
     "IncidentPutOnHold",
     "IncidentReopened",
+    "IncidentReminderSent",
     "IncidentReprioritized",
     "IncidentResolved",
     "IncidentResumed",
+    "IncidentSlaStageReached",
     "IncidentTransitioned",
     "IncidentUnlinkedFromProblem",
     "IncidentWorkStarted",
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DomainEvent:
     """Base of every event: who (``actor``), when (``at``), the ``version`` it produced and the
     status before and after.
@@ -109,7 +111,7 @@ class DomainEvent:
             setattr(entity, field, getattr(self, after))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentEvent(DomainEvent):
     """Base of every incident event."""
 
@@ -134,7 +136,7 @@ def _pairs(value: Mapping[str, CustomValue] | tuple[tuple[str, CustomValue], ...
     return value
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentLogged(IncidentEvent):
     """The incident was logged: the event holds its whole initial state."""
 
@@ -199,7 +201,7 @@ class IncidentLogged(IncidentEvent):
         incident.support_tier = self.support_tier
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentDetailsUpdated(IncidentEvent):
     """Descriptive fields changed (title, description, service, configuration items, caller,
     occurred / detected times): ``updates`` holds ``(field, before, after)`` triples."""
@@ -219,7 +221,7 @@ class IncidentDetailsUpdated(IncidentEvent):
             setattr(incident, field, after)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentCategorized(IncidentEvent):
     """The category was set or changed; ``rule`` names the categorization rule, if any."""
 
@@ -232,7 +234,7 @@ class IncidentCategorized(IncidentEvent):
     rule: str | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentReprioritized(IncidentEvent):
     """Impact or urgency changed, and with them the priority (unless overridden)."""
 
@@ -250,7 +252,7 @@ class IncidentReprioritized(IncidentEvent):
     previous_priority: Priority
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentPriorityOverridden(IncidentEvent):
     """Someone set the priority by hand, with a justification."""
 
@@ -269,7 +271,7 @@ class IncidentPriorityOverridden(IncidentEvent):
         incident.priority_overridden = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentPriorityOverrideCleared(IncidentEvent):
     """The manual priority was withdrawn; the matrix decides again."""
 
@@ -293,7 +295,7 @@ class IncidentPriorityOverrideCleared(IncidentEvent):
         incident.priority_justification = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentAssigned(IncidentEvent):
     """The assignment group, assignee or tier changed.
 
@@ -327,7 +329,7 @@ class IncidentAssigned(IncidentEvent):
             incident.reassignment_count += 1
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentWorkStarted(IncidentEvent):
     """Work started; when nobody was assigned, the actor took the incident."""
 
@@ -344,7 +346,7 @@ class IncidentWorkStarted(IncidentEvent):
         incident.assignee = self.assignee
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentPutOnHold(IncidentEvent):
     """The incident waits for someone else; ``hold_reason`` says for whom."""
 
@@ -358,7 +360,7 @@ class IncidentPutOnHold(IncidentEvent):
         incident.hold_reason = self.hold_reason
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentResumed(IncidentEvent):
     """Work resumed after a hold."""
 
@@ -376,7 +378,7 @@ class IncidentResumed(IncidentEvent):
         incident.hold_reason = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentNoteAdded(IncidentEvent):
     """A work note (support staff only) or a comment (visible to the caller) was added."""
 
@@ -390,7 +392,7 @@ class IncidentNoteAdded(IncidentEvent):
         return result
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentResolved(IncidentEvent):
     """Service was restored; the resolution is documented."""
 
@@ -418,7 +420,7 @@ class IncidentResolved(IncidentEvent):
         incident.hold_reason = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentClosed(IncidentEvent):
     """The incident was closed; the caller's confirmation and satisfaction are recorded."""
 
@@ -440,7 +442,7 @@ class IncidentClosed(IncidentEvent):
         incident.satisfaction = self.satisfaction
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentReopened(IncidentEvent):
     """The caller (or support) found the resolution did not hold; counts a reopen.
 
@@ -467,7 +469,7 @@ class IncidentReopened(IncidentEvent):
         incident.resolved_by = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentCancelled(IncidentEvent):
     """The incident was cancelled (logged in error, not an incident, ...)."""
 
@@ -490,7 +492,7 @@ class IncidentCancelled(IncidentEvent):
         incident.hold_reason = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentEscalated(IncidentEvent):
     """Escalated functionally (to another group or tier: a reassignment) or hierarchically
     (management informed: ``notified_role``)."""
@@ -532,7 +534,7 @@ class IncidentEscalated(IncidentEvent):
             incident.hierarchical_escalations += 1
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentTransitioned(IncidentEvent):
     """A workflow trigger with no dedicated command fired (host-defined workflows)."""
 
@@ -540,7 +542,7 @@ class IncidentTransitioned(IncidentEvent):
     trigger: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentLinkedToProblem(IncidentEvent):
     """The incident was linked to the problem that causes it."""
 
@@ -552,7 +554,7 @@ class IncidentLinkedToProblem(IncidentEvent):
     previous_problem_id: str | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentUnlinkedFromProblem(IncidentEvent):
     """The link to a problem was removed."""
 
@@ -569,7 +571,7 @@ class IncidentUnlinkedFromProblem(IncidentEvent):
         incident.problem_id = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentLinkAdded(IncidentEvent):
     """A link to a change or a related incident was added."""
 
@@ -587,7 +589,7 @@ class IncidentLinkAdded(IncidentEvent):
         incident.links = (*incident.links, (self.link_kind, self.target))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentLinkRemoved(IncidentEvent):
     """A link to a change or a related incident was removed."""
 
@@ -607,7 +609,7 @@ class IncidentLinkRemoved(IncidentEvent):
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentParentSet(IncidentEvent):
     """The incident became a child of ``parent_id`` (None: no parent any more)."""
 
@@ -619,7 +621,7 @@ class IncidentParentSet(IncidentEvent):
     previous_parent_id: str | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentChildLinked(IncidentEvent):
     """``child_id`` became a child of this incident."""
 
@@ -636,7 +638,7 @@ class IncidentChildLinked(IncidentEvent):
         incident.child_ids = (*incident.child_ids, self.child_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentChildUnlinked(IncidentEvent):
     """``child_id`` is no longer a child of this incident."""
 
@@ -653,7 +655,7 @@ class IncidentChildUnlinked(IncidentEvent):
         incident.child_ids = tuple(c for c in incident.child_ids if c != self.child_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentCustomAttributeSet(IncidentEvent):
     """A host-defined attribute was set (``value`` None removes it)."""
 
@@ -675,3 +677,49 @@ class IncidentCustomAttributeSet(IncidentEvent):
         else:
             custom[self.attribute] = self.value
         incident.custom = custom
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class IncidentSlaStageReached(IncidentEvent):
+    """An SLA clock (``group`` None) or the OLA clock of support group ``group`` reached an
+    alert stage: ``fraction`` of its target (1.0 = 100 %) in clock cycle ``cycle``.
+
+    ``reached_at`` is when the stage was reached, which may be before ``at`` (when it was
+    recorded); ``due_at`` is the clock's deadline as it stood then (None while paused). A
+    history holds at most one such event per metric, group, cycle and fraction.
+    """
+
+    name: ClassVar[str] = "incident.sla_stage_reached"
+    metric: str
+    group: str | None
+    agreement: str
+    cycle: int
+    fraction: float
+    reached_at: datetime
+    due_at: datetime | None
+
+    @property
+    def key(self) -> tuple[str, str | None, int, float]:
+        """What identifies the stage in a history: metric, group, cycle and fraction."""
+        return (self.metric, self.group, self.cycle, self.fraction)
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        result = super().changes()
+        clock = self.metric if self.group is None else f"{self.metric}@{self.group}"
+        result[f"sla_stage.{clock}"] = (None, self.fraction)
+        return result
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class IncidentReminderSent(IncidentEvent):
+    """A follow-up reminder of ``kind`` (such as ``"awaiting_caller"``) went out; ``number``
+    counts the reminder intervals elapsed since the situation began."""
+
+    name: ClassVar[str] = "incident.reminder_sent"
+    kind: str
+    number: int
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        result = super().changes()
+        result[f"reminder.{self.kind}"] = (None, self.number)
+        return result

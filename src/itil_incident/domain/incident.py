@@ -8,6 +8,7 @@ convention: never assign them directly, call a method.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,10 +38,12 @@ from itil_incident.domain.events import (
     IncidentPriorityOverridden,
     IncidentPriorityOverrideCleared,
     IncidentPutOnHold,
+    IncidentReminderSent,
     IncidentReopened,
     IncidentReprioritized,
     IncidentResolved,
     IncidentResumed,
+    IncidentSlaStageReached,
     IncidentTransitioned,
     IncidentUnlinkedFromProblem,
     IncidentWorkStarted,
@@ -82,7 +85,7 @@ class Note:
     at: datetime
 
 
-@attrs.define(init=False, eq=False, repr=False)
+@attrs.define(init=False, eq=False, repr=False, weakref_slot=False)
 class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by folding events, never via attrs' init
     """An unplanned interruption of an IT service, or a reduction in its quality.
 
@@ -218,7 +221,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
             from_status=workflow.initial,
             to_status=workflow.initial,
             workflow=workflow.name,
-            title=check.text(title, "title", limit=check.MAX_TITLE),
+            title=check.line(title, "title"),
             description=_description(description),
             service=None if service is None else check.identifier(service, "service"),
             configuration_items=(() if configuration_items == ()
@@ -276,6 +279,34 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         )
 
     @property
+    def sla_stages(self) -> tuple[IncidentSlaStageReached, ...]:
+        """The SLA and OLA alert stages recorded so far, oldest first."""
+        return tuple(e for e in self._history if isinstance(e, IncidentSlaStageReached))
+
+    @property
+    def status_since(self) -> datetime:
+        """When the incident entered its current status (or was last put on hold, which starts
+        a new wait even where a workflow holds without changing state)."""
+        return self._history[self._situation_start()].at
+
+    def reminders_sent(self, kind: str) -> int:
+        """The number of the last ``kind`` reminder recorded since :attr:`status_since`
+        (0: none)."""
+        last = 0
+        for event in self._history[self._situation_start() + 1:]:
+            if isinstance(event, IncidentReminderSent) and event.kind == kind:
+                last = max(last, event.number)
+        return last
+
+    def _situation_start(self) -> int:
+        history = self._history
+        for index in range(len(history) - 1, 0, -1):
+            event = history[index]
+            if event.from_status != event.to_status or isinstance(event, IncidentPutOnHold):
+                return index
+        return 0
+
+    @property
     def change_ids(self) -> tuple[str, ...]:
         """Changes linked to this incident (caused by, or related)."""
         return tuple(t for k, t in self.links
@@ -304,7 +335,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         self._require_changeable("update_details")
         candidates: list[tuple[str, Any]] = []
         if title is not None:
-            candidates.append(("title", check.text(title, "title", limit=check.MAX_TITLE)))
+            candidates.append(("title", check.line(title, "title")))
         if description is not None:
             candidates.append(("description", _description(description)))
         if service is not None:
@@ -748,6 +779,74 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         self._record(event)
         return event
 
+    def record_sla_stage(
+        self,
+        *,
+        metric: str,
+        group: str | None,
+        agreement: str,
+        cycle: int,
+        fraction: float,
+        reached_at: datetime,
+        due_at: datetime | None,
+        actor: Actor,
+        at: datetime,
+    ) -> IncidentSlaStageReached:
+        """Record that a clock reached an alert stage (``group`` None: the SLA clock, else the
+        OLA clock of that group) in clock cycle ``cycle``.
+
+        ``reached_at`` may be earlier than ``at`` but not later. A stage already recorded
+        (same metric, group, cycle and fraction) is refused, so recording is idempotent by
+        construction.
+        """
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("record_sla_stage")
+        metric = str(check.identifier(metric, "metric"))
+        group = None if group is None else str(check.identifier(group, "group"))
+        agreement = str(check.identifier(agreement, "agreement"))
+        if type(cycle) is not int or cycle < 1:
+            raise ValidationError(f"cycle must be an integer >= 1, got {cycle!r}", field="cycle")
+        if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
+                or not math.isfinite(fraction) or fraction <= 0):
+            raise ValidationError(f"fraction must be a finite number > 0, got {fraction!r}",
+                                  field="fraction")
+        reached = utc_instant(reached_at, "reached_at")
+        if reached > at:
+            raise ValidationError(f"reached_at ({reached.isoformat()}) is after the time of "
+                                  f"recording ({at.isoformat()})", field="reached_at")
+        due = check.optional_instant(due_at, "due_at")
+        key = (metric, group, cycle, float(fraction))
+        if any(isinstance(e, IncidentSlaStageReached) and e.key == key for e in self._history):
+            raise ValidationError(
+                f"{self.id}: the {metric} stage {float(fraction):g} of cycle {cycle}"
+                f"{'' if group is None else ' for group ' + repr(group)} is already recorded",
+                field="fraction")
+        event = IncidentSlaStageReached(
+            **self._base(actor, at), metric=metric, group=group, agreement=agreement,
+            cycle=cycle, fraction=float(fraction), reached_at=reached, due_at=due,
+        )
+        self._record(event)
+        return event
+
+    def send_reminder(self, kind: str, number: int, *, actor: Actor, at: datetime
+                      ) -> IncidentReminderSent:
+        """Record a follow-up reminder of ``kind`` (such as ``"awaiting_caller"``); ``number``
+        must exceed that of the last reminder of this kind since :attr:`status_since`
+        (:meth:`reminders_sent`)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("send_reminder")
+        kind = str(check.identifier(kind, "kind"))
+        if type(number) is not int or number < 1:
+            raise ValidationError(f"number must be an integer >= 1, got {number!r}",
+                                  field="number")
+        last = self.reminders_sent(kind)
+        if number <= last:
+            raise ValidationError(f"{self.id}: {kind} reminder {last} was already sent; "
+                                  f"number must be above it, got {number}", field="number")
+        event = IncidentReminderSent(**self._base(actor, at), kind=kind, number=number)
+        self._record(event)
+        return event
+
     # ----------------------------------------------------------------- helpers
 
     def _base(self, actor: Actor, at: datetime, *, to_status: str | None = None
@@ -789,4 +888,4 @@ def _description(value: object) -> str:
     if len(value) > check.MAX_TEXT:
         raise ValidationError(f"description is longer than {check.MAX_TEXT} characters",
                               field="description")
-    return value
+    return check.valid_text(value, "description")

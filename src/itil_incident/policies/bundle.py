@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -11,10 +11,17 @@ import attrs
 from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
 from itil_incident.domain.values import HoldReason
 from itil_incident.domain.workflow import Workflow
-from itil_incident.errors import DefinitionError
+from itil_incident.errors import DefinitionError, ValidationError
+from itil_incident.policies.calendar import BusinessCalendar
 from itil_incident.policies.categorization import Categorizer, CategoryTree
+from itil_incident.policies.escalation import (
+    EscalationActionKind,
+    EscalationRule,
+    check_rules,
+)
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.routing import RoutingTable
+from itil_incident.policies.sla import SlaPolicy
 
 __all__ = ["DEFAULT_RESOLUTION_CODES", "DeskPolicies"]
 
@@ -73,6 +80,12 @@ def _custom_fields(value: object) -> Mapping[str, type] | None:
     return dict(value)
 
 
+def _optional_duration(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, timedelta) or value <= timedelta(0)):
+        raise DefinitionError(f"policies.{attribute.name} must be a positive timedelta or None, "
+                              f"got {value!r}", culprit=attribute.name)
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class DeskPolicies:
     """Everything configurable about a desk's behaviour; every default follows ITIL.
@@ -82,6 +95,12 @@ class DeskPolicies:
     (any category is then accepted, nothing is categorized or routed automatically).
     ``resolution_codes`` None accepts any code. ``custom_fields`` None accepts any custom
     attribute of the supported types; a mapping declares the only ones allowed, with their type.
+
+    Time-driven processing (``ServiceDesk.process_due``) is off until configured: ``sla`` the
+    SLA policy whose clocks are watched (alert stages and ``escalation_rules``);
+    ``auto_close_after`` closes resolved incidents after that long without a caller response,
+    measured on ``auto_close_calendar`` (None: wall time); ``hold_reminder_every`` sends a
+    reminder per interval an incident waits on hold for the caller.
     """
 
     incident_workflow: Workflow = attrs.field(factory=default_incident_workflow,
@@ -107,3 +126,30 @@ class DeskPolicies:
     #: The role told of a hierarchical escalation when the group names no manager role.
     escalation_role: str = attrs.field(default="incident_manager",
                                        validator=_instance(str))
+    sla: SlaPolicy | None = attrs.field(default=None,
+                                        validator=_instance(SlaPolicy, optional=True))
+    escalation_rules: tuple[EscalationRule, ...] = attrs.field(default=(),
+                                                               converter=check_rules)
+    auto_close_after: timedelta | None = attrs.field(default=None,
+                                                     validator=_optional_duration)
+    auto_close_calendar: BusinessCalendar | None = attrs.field(
+        default=None, validator=_instance(BusinessCalendar, optional=True))
+    hold_reminder_every: timedelta | None = attrs.field(default=None,
+                                                        validator=_optional_duration)
+
+    def __attrs_post_init__(self) -> None:
+        if self.sla is not None:
+            self.sla.check_workflow(self.incident_workflow)
+        routing = self.routing
+        for rule in self.escalation_rules:
+            action = rule.action
+            if action.priority is not None:
+                try:
+                    self.priority_matrix.priority(action.priority)
+                except ValidationError as exc:
+                    raise DefinitionError(f"escalation rule {rule.name!r}: {exc}",
+                                          culprit=rule.name) from None
+            if (action.kind is EscalationActionKind.FUNCTIONAL and action.group is not None
+                    and routing is not None and action.group not in routing.groups):
+                raise DefinitionError(f"escalation rule {rule.name!r} escalates to unknown "
+                                      f"group {action.group!r}", culprit=rule.name)
