@@ -1,0 +1,69 @@
+"""SQL storage for incidents and problems: SQLite (embedded, one file) and PostgreSQL, through
+SQLAlchemy 2 Core.
+
+- :class:`SqlRepository` implements the :class:`~itil_incident.Repository` port: events are the
+  truth (one row each), state rows carry the query columns, and every committed event also gets
+  an outbox row, all in one transaction.
+- :data:`metadata` is the schema, public so that a host can put it in its own database and
+  migrations; :func:`create_schema` creates it (the embedded case) and :func:`schema_version`
+  reads the version row.
+- :class:`OutboxRelay` delivers the outbox to a notifier, at least once, with retries, backoff,
+  parking and re-drive; several relays may run at once.
+- :func:`event_to_dict` / :func:`event_from_dict` are the JSON codec of the events.
+
+Notifications with SQL storage go through the outbox: build the desk with a
+:class:`~itil_incident.NullNotifier` (commands then only commit, their outbox messages included)
+and run an :class:`OutboxRelay` with the real notifier, in the same process or another::
+
+    desk = ServiceDesk(repository, notifier=NullNotifier())
+    relay = OutboxRelay(repository, SmtpNotifier(...))
+    relay.run(until=stopping.is_set)   # a worker; or relay.drain() from a cron job
+
+This package needs the ``sql`` extra (and ``postgres`` for PostgreSQL)::
+
+    pip install 'itil-incident[sql]'
+"""
+
+from __future__ import annotations
+
+try:
+    import sqlalchemy  # noqa: F401  # imported only to check that the extra is installed
+except ImportError as missing:  # pragma: no cover - exercised in an environment without it
+    raise ImportError(
+        "itil_incident.adapters.sql needs SQLAlchemy 2; "
+        "install it with: pip install 'itil-incident[sql]' "
+        "(or 'itil-incident[postgres]' for PostgreSQL)"
+    ) from missing
+
+from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict
+from itil_incident.adapters.sql.relay import (
+    Backoff,
+    OutboxCounts,
+    OutboxRelay,
+    ParkedMessage,
+    RelayReport,
+)
+from itil_incident.adapters.sql.repository import OutboxMessage, SqlRepository, StorageError
+from itil_incident.adapters.sql.schema import (
+    SCHEMA_VERSION,
+    create_schema,
+    metadata,
+    schema_version,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Backoff",
+    "OutboxCounts",
+    "OutboxMessage",
+    "OutboxRelay",
+    "ParkedMessage",
+    "RelayReport",
+    "SqlRepository",
+    "StorageError",
+    "create_schema",
+    "event_from_dict",
+    "event_to_dict",
+    "metadata",
+    "schema_version",
+]

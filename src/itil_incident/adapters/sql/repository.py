@@ -1,0 +1,669 @@
+"""The SQL repository: SQLite and PostgreSQL through one SQLAlchemy Core code path."""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from itil_incident.adapters.sql import schema
+from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict, value_to_json
+from itil_incident.adapters.sql.schema import StorageError
+from itil_incident.domain.events import DomainEvent, IncidentLogged
+from itil_incident.domain.incident import Incident
+from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
+from itil_incident.domain.problem import Problem
+from itil_incident.domain.problem_events import ProblemOpened
+from itil_incident.domain.values import CategoryPath
+from itil_incident.domain.workflow import Workflow
+from itil_incident.errors import (
+    ConcurrencyError,
+    DefinitionError,
+    ItilIncidentError,
+    NotFoundError,
+    ValidationError,
+)
+from itil_incident.ports import IncidentQuery, ProblemQuery
+
+__all__ = ["OutboxMessage", "SqlRepository", "StorageError"]
+
+R = TypeVar("R", Incident, Problem)
+
+#: The execution option that makes the SQLite ``begin`` hook emit ``BEGIN IMMEDIATE``.
+_WRITE: Final = "itil_incident_write"
+_ESCAPE: Final = "!"
+
+# ----------------------------------------------------------------- statements, built once
+
+_HISTORY: Final = {
+    kind: sa.select(table.c.payload)
+    .where(table.c.record_id == sa.bindparam("record_id"))
+    .order_by(table.c.version)
+    for kind, table in schema.events.items()
+}
+_STATE: Final = {"incident": schema.incidents, "problem": schema.problems}
+_INSERT_STATE: Final = {kind: sa.insert(table) for kind, table in _STATE.items()}
+_UPDATE_STATE: Final = {
+    kind: sa.update(table).where(table.c.id == sa.bindparam("b_id"),
+                                 table.c.version == sa.bindparam("b_expected"))
+    for kind, table in _STATE.items()
+}
+_VERSION: Final = {
+    kind: sa.select(table.c.version).where(table.c.id == sa.bindparam("record_id"))
+    for kind, table in _STATE.items()
+}
+_VERSION_LOCKED: Final = {kind: stmt.with_for_update(read=True) for kind, stmt in _VERSION.items()}
+_INSERT_EVENTS: Final = {kind: sa.insert(table) for kind, table in schema.events.items()}
+_DELETE_LINKS: Final = sa.delete(schema.links).where(
+    schema.links.c.record_kind == sa.bindparam("kind"),
+    schema.links.c.record_id == sa.bindparam("record_id"),
+)
+_INSERT_LINKS: Final = sa.insert(schema.links)
+_INSERT_OUTBOX: Final = sa.insert(schema.outbox)
+_PENDING: Final = (
+    sa.select(schema.outbox)
+    .where(schema.outbox.c.delivered_at.is_(None))
+    .order_by(schema.outbox.c.id)
+    .limit(sa.bindparam("limit"))
+)
+
+
+@attrs.frozen(kw_only=True)
+class OutboxMessage:
+    """One row of the outbox: a committed event waiting for delivery."""
+
+    id: int
+    record_id: str
+    version: int
+    event_name: str
+    payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    delivered_at: datetime | None
+    idempotency_key: str
+
+
+class SqlRepository:
+    """Stores incidents and problems in SQLite or PostgreSQL (the Repository port).
+
+    Each record is rebuilt from its stored events (``Incident.from_history``), with the
+    workflow named in its first event; pass ``workflows`` when yours are not the defaults. A
+    ``commit`` writes the state rows, the new events and one outbox message per event in one
+    transaction, after checking each record's expected version.
+
+    ``busy_timeout`` (seconds) bounds how long a write waits for another writer: SQLite's
+    busy timeout, PostgreSQL's ``lock_timeout`` for the commit's transaction. On SQLite the
+    repository configures every connection (``journal_mode=WAL``, ``foreign_keys=ON``,
+    ``busy_timeout``) and starts every write with ``BEGIN IMMEDIATE`` and every read with a
+    deferred ``BEGIN``; build it before the engine hands out connections, or use
+    :meth:`from_url`.
+
+    >>> from itil_incident.adapters.sql import SqlRepository, create_schema
+    >>> repository = SqlRepository.from_url("sqlite:///desk.db")  # doctest: +SKIP
+    >>> create_schema(repository.engine)  # doctest: +SKIP
+
+    Errors: a moved version (or a new record whose id is taken) raises
+    :class:`~itil_incident.ConcurrencyError`; a database that is locked past ``busy_timeout``
+    seconds, unreachable or without the schema raises :class:`StorageError`. Nothing is stored
+    when either is raised, and no driver error escapes.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workflows: Iterable[Workflow] = (default_incident_workflow(),
+                                         default_problem_workflow()),
+        busy_timeout: float = 5.0,
+    ) -> None:
+        if not isinstance(engine, Engine):
+            raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
+                                  culprit="engine")
+        if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)) or (
+                busy_timeout < 0):
+            raise DefinitionError(f"busy_timeout must be seconds >= 0, got {busy_timeout!r}",
+                                  culprit="busy_timeout")
+        self._workflows: dict[str, Workflow] = {}
+        for workflow in workflows:
+            if not isinstance(workflow, Workflow):
+                raise DefinitionError(f"not a Workflow: {workflow!r}", culprit="workflows")
+            known = self._workflows.setdefault(workflow.name, workflow)
+            if known is not workflow:
+                raise DefinitionError(f"two workflows are named {workflow.name!r}",
+                                      culprit="workflows")
+        self._engine = engine
+        self._owns_engine = False
+        self._lock_timeout: str | None = None
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine, busy_timeout)
+        elif engine.dialect.name == "postgresql":
+            # lock_timeout 0 would mean "wait for ever"; busy_timeout 0 means "do not wait"
+            self._lock_timeout = f"SET LOCAL lock_timeout = {max(1, int(busy_timeout * 1000))}"
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | sa.URL,
+        *,
+        workflows: Iterable[Workflow] = (default_incident_workflow(),
+                                         default_problem_workflow()),
+        busy_timeout: float = 5.0,
+    ) -> SqlRepository:
+        """A repository on a new engine for ``url``: ``sqlite:///path/to/desk.db`` or
+        ``postgresql+psycopg://user@host/db``. :meth:`close` disposes of the engine."""
+        try:
+            engine = sa.create_engine(url)
+        except ModuleNotFoundError as missing:
+            if "psycopg" in str(missing.name):
+                raise ImportError(f"{missing.name} is not installed: use a postgresql+psycopg:// "
+                                  "URL and install psycopg 3 with: "
+                                  "pip install 'itil-incident[postgres]'") from missing
+            raise ImportError(f"the database driver {missing.name} is not installed; the sql "
+                              "extra covers SQLite: pip install 'itil-incident[sql]'"
+                              ) from missing
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise ValidationError(f"not a usable database URL: {exc}", field="url") from None
+        repository = cls(engine, workflows=workflows, busy_timeout=busy_timeout)
+        repository._owns_engine = True
+        return repository
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (to create the schema, or for a host's own queries)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close the pooled connections of an engine made by :meth:`from_url`."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    # ----------------------------------------------------------------- reading
+
+    def get_incident(self, incident_id: str) -> Incident:
+        """The incident ``incident_id``, rebuilt from its events; NotFoundError if none."""
+        with self._reading() as connection:
+            return self._load(connection, Incident, incident_id)
+
+    def get_problem(self, problem_id: str) -> Problem:
+        """The problem ``problem_id``, rebuilt from its events; NotFoundError if none."""
+        with self._reading() as connection:
+            return self._load(connection, Problem, problem_id)
+
+    def history_of(self, record_id: str) -> list[DomainEvent]:
+        """The stored events of an incident or problem, oldest first."""
+        if isinstance(record_id, str):
+            with self._reading() as connection:
+                for kind in ("incident", "problem"):
+                    found = self._history(connection, kind, record_id)
+                    if found:
+                        return found
+        raise NotFoundError("record", str(record_id))
+
+    def list_incidents(self, query: IncidentQuery) -> list[Incident]:
+        """The incidents matching ``query``, ordered by id."""
+        if not isinstance(query, IncidentQuery):
+            raise ValidationError("query must be an IncidentQuery", field="query")
+        return self._list(Incident, query, _incident_filters(query))
+
+    def list_problems(self, query: ProblemQuery) -> list[Problem]:
+        """The problems matching ``query``, ordered by id."""
+        if not isinstance(query, ProblemQuery):
+            raise ValidationError("query must be a ProblemQuery", field="query")
+        return self._list(Problem, query, _problem_filters(query))
+
+    def pending_outbox(self, limit: int = 100) -> list[OutboxMessage]:
+        """Up to ``limit`` undelivered outbox messages, oldest first."""
+        if type(limit) is not int or limit < 1:
+            raise ValidationError(f"limit must be a positive integer, got {limit!r}",
+                                  field="limit")
+        with self._reading() as connection:
+            rows = connection.execute(_PENDING, {"limit": limit}).mappings().all()
+        return [
+            OutboxMessage(
+                id=row["id"], record_id=row["record_id"], version=row["version"],
+                event_name=row["event_name"], payload=row["payload"],
+                created_at=_aware(row["created_at"]), attempts=row["attempts"],
+                delivered_at=(None if row["delivered_at"] is None
+                              else _aware(row["delivered_at"])),
+                idempotency_key=row["idempotency_key"],
+            )
+            for row in rows
+        ]
+
+    # ----------------------------------------------------------------- writing
+
+    def commit(self, records: Sequence[Incident | Problem]) -> None:
+        """Store every record's pending events and new state, or nothing.
+
+        Raises ConcurrencyError, storing nothing, when a stored version is not the record's
+        ``saved_version``.
+        """
+        checked: list[tuple[str, Incident | Problem]] = []
+        for record in records:
+            if isinstance(record, Incident):
+                checked.append(("incident", record))
+            elif isinstance(record, Problem):
+                checked.append(("problem", record))
+            else:
+                raise ValidationError(f"cannot store {type(record).__name__}", field="records")
+            if any(kind == checked[-1][0] and other.id == record.id
+                   for kind, other in checked[:-1]):
+                raise ValidationError(f"{record.id} appears twice in one commit",
+                                      field="records")
+            if record.workflow_name not in self._workflows:
+                raise StorageError(self._unknown_workflow(record.id, record.workflow_name))
+        if not checked:
+            return
+        conflict: tuple[str, str, int] | None = None
+        try:
+            with self._engine.connect() as connection:
+                connection = connection.execution_options(**{_WRITE: True})
+                with connection.begin():
+                    if self._lock_timeout is not None:  # bounded waits, as on SQLite
+                        connection.exec_driver_sql(self._lock_timeout)
+                    # State rows first, in id order (one lock order for every writer); then
+                    # events and outbox messages, in the order the records were given.
+                    for kind, record in sorted(checked, key=lambda pair: (pair[0], pair[1].id)):
+                        conflict = _write_state(connection, kind, record)
+                        if conflict is not None:
+                            raise _ConflictError
+                    outbox: list[dict[str, Any]] = []
+                    for kind, record in checked:
+                        _write_events(connection, kind, record, outbox)
+                    if outbox:
+                        connection.execute(_INSERT_OUTBOX, outbox)
+        except _ConflictError:
+            pass
+        except sa.exc.SQLAlchemyError as exc:
+            raise _storage_error("commit", exc) from exc
+        if conflict is not None:
+            kind, record_id, expected = conflict
+            raise ConcurrencyError(record_id, expected, self._stored_version(kind, record_id))
+        for _kind, record in checked:
+            record.mark_saved()
+
+    # ----------------------------------------------------------------- internals
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except sa.exc.SQLAlchemyError as exc:
+            raise _storage_error("read", exc) from exc
+
+    def _stored_version(self, kind: str, record_id: str) -> int | None:
+        with self._reading() as connection:
+            found = connection.execute(_VERSION[kind], {"record_id": _column_text(record_id)})
+            version = found.scalar()
+        return None if version is None else int(version)
+
+    def _history(self, connection: Connection, kind: str, record_id: str) -> list[DomainEvent]:
+        rows = connection.execute(_HISTORY[kind], {"record_id": _column_text(record_id)})
+        history = [_decode(payload, record_id) for (payload,) in rows]
+        if history and history[0].aggregate_id != record_id:
+            return []  # another id that reads the same once sanitized
+        return history
+
+    def _load(self, connection: Connection, cls: type[R], record_id: str) -> R:
+        kind = "incident" if cls is Incident else "problem"
+        history = self._history(connection, kind, record_id) if isinstance(
+            record_id, str) else []
+        if not history:
+            raise NotFoundError(kind, str(record_id))
+        return self._rebuild(cls, history)
+
+    def _rebuild(self, cls: type[R], history: list[DomainEvent]) -> R:
+        first = history[0]
+        if not isinstance(first, (IncidentLogged, ProblemOpened)):
+            raise StorageError(f"the stored history of {first.aggregate_id} starts with "
+                               f"{first.name}")
+        workflow = self._workflows.get(first.workflow)
+        if workflow is None:
+            raise StorageError(self._unknown_workflow(first.aggregate_id, first.workflow))
+        try:
+            record: R = cls.from_history(history, workflow)  # type: ignore[arg-type]  # the history of a kind holds that kind's events; from_history checks each one
+        except ItilIncidentError as exc:
+            raise StorageError(f"the stored history of {first.aggregate_id} cannot be "
+                               f"replayed: {exc}") from exc
+        return record
+
+    def _unknown_workflow(self, record_id: str, name: str) -> str:
+        known = ", ".join(sorted(self._workflows)) or "none"
+        return (f"{record_id} follows the workflow {name!r}, which this repository was not "
+                f"given (known: {known}); pass it in SqlRepository(..., workflows=[...])")
+
+    def _list(self, cls: type[R], query: IncidentQuery | ProblemQuery,
+              filters: tuple[tuple[str, ...], dict[str, Any]]) -> list[R]:
+        shape: tuple[str, ...] = filters[0]
+        limit = query.limit
+        kind = "incident" if cls is Incident else "problem"
+        found: list[R] = []
+        page: dict[str, Any] = dict(filters[1], limit=limit)
+        statement = _list_statement(kind, shape, limit is not None)
+        with self._reading() as connection:
+            while True:
+                histories: dict[str, list[DomainEvent]] = {}
+                for record_id, payload in connection.execute(statement, page):
+                    histories.setdefault(record_id, []).append(_decode(payload, record_id))
+                for history in histories.values():
+                    record = self._rebuild(cls, history)
+                    # The SQL filters are exact but for sanitized text; this keeps the result
+                    # exactly what ``query.matches`` says.
+                    if query.matches(record):  # type: ignore[arg-type]  # an IncidentQuery is paired with incidents, a ProblemQuery with problems
+                        found.append(record)
+                if limit is None or len(found) >= limit or len(histories) < limit:
+                    return found[:limit] if limit is not None else found
+                # Some rows matched in SQL but not exactly (sanitized text): read on.
+                page["after"] = next(reversed(histories))
+                statement = _list_statement(kind, tuple(sorted({*shape, "after"})), True)
+
+
+class _ConflictError(Exception):
+    """A version check failed: roll back, then raise ConcurrencyError."""
+
+
+# ----------------------------------------------------------------- writing helpers
+
+
+def _write_state(connection: Connection, kind: str, record: Incident | Problem
+                 ) -> tuple[str, str, int] | None:
+    """Insert or update the state row after checking the version; the conflict, if any."""
+    expected = record.saved_version
+    key = _column_text(record.id)
+    if record.version == expected:
+        stored = connection.execute(_VERSION_LOCKED[kind], {"record_id": key}).scalar()
+        if (0 if stored is None else stored) != expected:
+            return kind, record.id, expected
+        return None
+    row = _incident_row(record) if isinstance(record, Incident) else _problem_row(record)
+    if expected == 0:
+        try:
+            connection.execute(_INSERT_STATE[kind], row)
+        except sa.exc.IntegrityError:  # the id is taken: the whole transaction is rolled back
+            return kind, record.id, expected
+    else:
+        row["b_id"] = row.pop("id")
+        row["b_expected"] = expected
+        if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
+            return kind, record.id, expected
+    connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
+    link_rows = [{"record_kind": kind, "record_id": key, "relation": relation,
+                  "target_id": _column_text(target)} for relation, target in _links(record)]
+    if link_rows:
+        connection.execute(_INSERT_LINKS, link_rows)
+    return None
+
+
+def _write_events(connection: Connection, kind: str, record: Incident | Problem,
+                  outbox: list[dict[str, Any]]) -> None:
+    pending = record.pending_events()
+    if not pending:
+        return
+    key = _column_text(record.id)
+    rows = []
+    for event in pending:
+        payload = event_to_dict(event)
+        rows.append({"record_id": key, "version": event.version, "name": event.name,
+                     "at": event.at, "actor_id": _column_text(event.actor.id),
+                     "payload": payload})
+        outbox.append({"record_id": key, "version": event.version, "event_name": event.name,
+                       "payload": payload, "attempts": 0,
+                       "idempotency_key": _column_text(f"{record.id}:{event.version}")})
+    connection.execute(_INSERT_EVENTS[kind], rows)
+
+
+def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:
+    found: dict[tuple[str, str], None] = {}
+    if isinstance(record, Problem):
+        for incident_id in record.incident_ids:
+            found[("incident", incident_id)] = None
+        return found
+    for link_kind, target in record.links:
+        found[(str(link_kind), target)] = None
+    if record.problem_id is not None:
+        found[("problem", record.problem_id)] = None
+    if record.parent_id is not None:
+        found[("parent", record.parent_id)] = None
+    for child_id in record.child_ids:
+        found[("child", child_id)] = None
+    return found
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "id": _column_text(incident.id),
+        "workflow_name": _column_text(incident.workflow_name),
+        "version": incident.version,
+        "status": _column_text(incident.status),
+        "is_open": incident.is_open,
+        "priority_level": incident.priority.level,
+        "impact_level": incident.impact.level,
+        "urgency_level": incident.urgency.level,
+        "assignment_group": _optional_text(incident.assignment_group),
+        "assignee": _optional_text(incident.assignee),
+        "category": _category(incident.category),
+        "category_key": _category_key(incident.category),
+        "service": _optional_text(incident.service),
+        "caller": _optional_text(incident.caller),
+        "title": _column_text(incident.title),
+        "description": _column_text(incident.description),
+        "title_search": _column_text(incident.title.casefold()),
+        "description_search": _column_text(incident.description.casefold()),
+        "problem_id": _optional_text(incident.problem_id),
+        "parent_id": _optional_text(incident.parent_id),
+        "custom": {name: value_to_json(value, f"custom.{name}")
+                   for name, value in sorted(incident.custom.items())},
+        "logged_at": incident.logged_at,
+        "updated_at": incident.updated_at,
+        "resolved_at": incident.resolved_at,
+        "closed_at": incident.closed_at,
+    }
+
+
+def _problem_row(problem: Problem) -> dict[str, Any]:
+    return {
+        "id": _column_text(problem.id),
+        "workflow_name": _column_text(problem.workflow_name),
+        "version": problem.version,
+        "status": _column_text(problem.status),
+        "is_open": problem.is_open,
+        "known_error": problem.known_error,
+        "priority_level": problem.priority.level,
+        "impact_level": problem.impact.level,
+        "urgency_level": problem.urgency.level,
+        "assignment_group": _optional_text(problem.assignment_group),
+        "assignee": _optional_text(problem.assignee),
+        "category": _category(problem.category),
+        "category_key": _category_key(problem.category),
+        "service": _optional_text(problem.service),
+        "title": _column_text(problem.title),
+        "description": _column_text(problem.description),
+        "title_search": _column_text(problem.title.casefold()),
+        "description_search": _column_text(problem.description.casefold()),
+        "opened_at": problem.opened_at,
+        "updated_at": problem.updated_at,
+        "resolved_at": problem.resolved_at,
+        "closed_at": problem.closed_at,
+    }
+
+
+# ----------------------------------------------------------------- queries
+
+
+def _incident_filters(query: IncidentQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
+    params: dict[str, Any] = {}
+    if query.status is not None:
+        params["status"] = sorted(_column_text(s) for s in query.status)
+    if query.priority is not None:
+        params["priority"] = sorted(p.level for p in query.priority)
+    for name in ("assignment_group", "assignee", "service"):
+        value = getattr(query, name)
+        if value is not None:
+            params[name] = _column_text(value)
+    if query.category is not None:
+        path = _column_text(str(query.category))
+        params.update(category=True, category_low=path + "/", category_high=path + "0")
+    if query.open is not None:
+        params["is_open"] = query.open
+    if query.text is not None:
+        params["text"] = _pattern(query.text)
+    return tuple(sorted(params)), params
+
+
+def _problem_filters(query: ProblemQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
+    params: dict[str, Any] = {}
+    if query.status is not None:
+        params["status"] = sorted(_column_text(s) for s in query.status)
+    if query.service is not None:
+        params["service"] = _column_text(query.service)
+    if query.known_error is not None:
+        params["known_error"] = query.known_error
+    if query.open is not None:
+        params["is_open"] = query.open
+    if query.text is not None:
+        params["text"] = _pattern(query.text)
+    return tuple(sorted(params)), params
+
+
+@functools.cache
+def _list_statement(kind: str, shape: tuple[str, ...], limited: bool) -> sa.Select[Any]:
+    """The events of the records matching the filters named in ``shape`` (one statement per
+    shape, built once): ``SELECT record_id, payload ... ORDER BY record_id, version``."""
+    table = _STATE[kind]
+    c = table.c
+    conditions: list[sa.ColumnElement[bool]] = []
+    for name in shape:
+        if name == "after":
+            conditions.append(c.id > sa.bindparam("after"))
+        if name == "status":
+            conditions.append(c.status.in_(sa.bindparam("status", expanding=True)))
+        elif name == "priority":
+            conditions.append(c.priority_level.in_(sa.bindparam("priority", expanding=True)))
+        elif name == "category":  # the path or below: ["A/B/", "A/B0") holds "A/B/..."
+            conditions.append(sa.and_(c.category_key >= sa.bindparam("category_low"),
+                                      c.category_key < sa.bindparam("category_high")))
+        elif name == "text":
+            pattern = sa.bindparam("text", type_=sa.Text())
+            conditions.append(sa.or_(c.title_search.like(pattern, escape=_ESCAPE),
+                                     c.description_search.like(pattern, escape=_ESCAPE)))
+        elif name in ("assignment_group", "assignee", "service", "is_open", "known_error"):
+            conditions.append(c[name] == sa.bindparam(name))
+    matching = sa.select(c.id).where(*conditions)
+    if limited:  # the first ones by id; otherwise the outer ORDER BY is enough
+        matching = matching.order_by(c.id).limit(sa.bindparam("limit"))
+    history = schema.events[kind]
+    return (
+        sa.select(history.c.record_id, history.c.payload)
+        .where(history.c.record_id.in_(matching.scalar_subquery()))
+        .order_by(history.c.record_id, history.c.version)
+    )
+
+
+def _pattern(text: str) -> str:
+    folded = _column_text(text.casefold())
+    for special in (_ESCAPE, "%", "_"):
+        folded = folded.replace(special, _ESCAPE + special)
+    return f"%{folded}%"
+
+
+# ----------------------------------------------------------------- values
+
+
+def _column_text(text: str) -> str:
+    """``text`` as a derived column holds it: NUL and lone surrogates become U+FFFD (one
+    character each, so equality and substrings carry over)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
+
+
+def _category(path: CategoryPath | None) -> str | None:
+    return None if path is None else _column_text(str(path))
+
+
+def _category_key(path: CategoryPath | None) -> str | None:
+    return None if path is None else _column_text(str(path)) + "/"
+
+
+def _optional_text(text: str | None) -> str | None:
+    return None if text is None else _column_text(text)
+
+
+def _decode(payload: object, record_id: str) -> DomainEvent:
+    try:
+        if not isinstance(payload, Mapping):
+            raise ValidationError(f"payload is not a JSON object: {payload!r}", field="payload")
+        return event_from_dict(payload)
+    except ValidationError as exc:
+        raise StorageError(f"a stored event of {record_id} cannot be read: {exc}") from exc
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes; PostgreSQL aware ones in the session's zone."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _storage_error(action: str, exc: sa.exc.SQLAlchemyError) -> StorageError:
+    detail = str(getattr(exc, "orig", None) or exc)
+    if any(sign in detail for sign in ("locked", "busy", "lock timeout")):
+        return StorageError(f"{action} failed: the database is locked by another writer "
+                            f"(still after the busy timeout): {detail}")
+    if "no such table" in detail or "does not exist" in detail:
+        return StorageError(f"{action} failed: the schema is missing or incomplete; call "
+                            f"create_schema(engine): {detail}")
+    return StorageError(f"{action} failed: {detail}")
+
+
+# ----------------------------------------------------------------- SQLite set-up
+
+
+#: The busy timeout (ms) of each configured SQLite engine; configured once per engine.
+_SQLITE_TIMEOUTS: Final[weakref.WeakKeyDictionary[Engine, list[int]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
+    """WAL, foreign keys and a busy timeout on every connection; ``BEGIN IMMEDIATE`` for
+    writes, a deferred ``BEGIN`` for reads (SQLAlchemy's recipe for pysqlite)."""
+    setting = _SQLITE_TIMEOUTS.get(engine)
+    if setting is not None:  # another repository on this engine: just update the timeout
+        setting[0] = int(busy_timeout * 1000)
+        return
+    setting = _SQLITE_TIMEOUTS[engine] = [int(busy_timeout * 1000)]
+
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        milliseconds = setting[0]
+        if record.info.get(_WRITE) == milliseconds:
+            return
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not the driver
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {milliseconds}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+        record.info[_WRITE] = milliseconds
+
+    sa.event.listen(engine, "checkout", on_checkout)
+    sa.event.listen(engine, "begin", _begin_sqlite)
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(_WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

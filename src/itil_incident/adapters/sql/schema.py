@@ -1,0 +1,263 @@
+"""The SQL schema, public as SQLAlchemy :data:`metadata` so that a host can create it in its own
+database and carry it in its own migrations.
+
+Tables (all prefixed ``itil_`` to live beside a host's own tables):
+
+- ``itil_incidents`` / ``itil_problems``: one state row per record, holding its ``version`` (the
+  optimistic-concurrency check) and the columns the queries filter on. They are derived data:
+  the truth is the events, and a record is always rebuilt from them.
+- ``itil_incident_events`` / ``itil_problem_events``: the append-only history, one row per event
+  (record id, version, event name, instant, actor id, JSON payload from
+  :func:`~itil_incident.adapters.sql.event_to_dict`).
+- ``itil_links``: the current links of each record (changes, related incidents, parent and
+  children, incident <-> problem), for a host's own reverse look-ups.
+- ``itil_outbox``: one message per committed event, written in the same transaction, for
+  :class:`~itil_incident.adapters.sql.OutboxRelay` to deliver at least once (idempotency key
+  ``"{record_id}:{version}"``). The relay's bookkeeping: ``claimed_by`` / ``claimed_until``
+  (the lease of the relay delivering it), ``attempts``, ``next_attempt_at`` (NULL: due now),
+  ``last_error``, ``delivered_at``, and ``parked_at`` (set once it failed for good: it waits
+  for a re-drive and blocks nothing else).
+- ``itil_schema``: one row holding the schema version (:data:`SCHEMA_VERSION`).
+
+Derived text columns hold the text with NUL (U+0000) and lone surrogates replaced by U+FFFD,
+since PostgreSQL text cannot hold them; the events keep the exact text. The ``*_search``
+columns hold the case-folded title and description that text search matches.
+
+PostgreSQL needs the ``pg_trgm`` extension (shipped with PostgreSQL, "trusted" since 13) for
+the trigram indexes that serve text search; :func:`create_schema` (``metadata.create_all``)
+creates it when missing. In a host's migrations, run ``CREATE EXTENSION IF NOT EXISTS pg_trgm``
+first. On PostgreSQL the id and ``category_key`` columns use the ``C`` collation, so that order
+by id is code-point order (as everywhere else) and the range ``["A/B/", "A/B0")`` over
+``category_key`` (the path and a ``/``) finds exactly a category and its sub-categories.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from itil_incident.errors import ItilIncidentError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "StorageError",
+    "create_schema",
+    "events",
+    "incident_events",
+    "incidents",
+    "links",
+    "metadata",
+    "outbox",
+    "problem_events",
+    "problems",
+    "schema_info",
+    "schema_version",
+]
+
+#: The version of the schema this library reads and writes.
+SCHEMA_VERSION: Final = 1
+
+
+class StorageError(ItilIncidentError):
+    """The database could not serve the request: it is locked past the busy timeout,
+    unreachable, missing the schema, or holds data this library cannot read.
+
+    Nothing was stored when a write raises it. ``__cause__`` is the driver's error, if any.
+    """
+
+
+metadata: Final = sa.MetaData()
+
+#: Keys that are compared and ordered: code-point order on every engine.
+_Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+_Instant = sa.DateTime(timezone=True)
+_Json = sa.JSON(none_as_null=True)
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _trigram(name: str, column: sa.Column[str]) -> sa.Index:
+    """A trigram (GIN) index on PostgreSQL: serves ``LIKE '%text%'``."""
+    return sa.Index(name, column, postgresql_using="gin",
+                    postgresql_ops={column.name: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
+incidents: Final = sa.Table(
+    "itil_incidents",
+    metadata,
+    sa.Column("id", _Key, primary_key=True),
+    sa.Column("workflow_name", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("is_open", sa.Boolean, nullable=False),
+    sa.Column("priority_level", sa.Integer, nullable=False),
+    sa.Column("impact_level", sa.Integer, nullable=False),
+    sa.Column("urgency_level", sa.Integer, nullable=False),
+    sa.Column("assignment_group", sa.Text),
+    sa.Column("assignee", sa.Text),
+    sa.Column("category", sa.Text),
+    sa.Column("category_key", _Key),  # the path and a "/", for range scans: "Network/VPN/"
+    sa.Column("service", sa.Text),
+    sa.Column("caller", sa.Text),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("title_search", sa.Text, nullable=False),
+    sa.Column("description_search", sa.Text, nullable=False),
+    sa.Column("problem_id", sa.Text),
+    sa.Column("parent_id", sa.Text),
+    sa.Column("custom", _Json, nullable=False),
+    sa.Column("logged_at", _Instant, nullable=False),
+    sa.Column("updated_at", _Instant, nullable=False),
+    sa.Column("resolved_at", _Instant),
+    sa.Column("closed_at", _Instant),
+)
+sa.Index("ix_itil_incidents_status", incidents.c.status, incidents.c.id)
+sa.Index("ix_itil_incidents_priority", incidents.c.priority_level, incidents.c.id)
+sa.Index("ix_itil_incidents_assignment_group", incidents.c.assignment_group, incidents.c.id)
+sa.Index("ix_itil_incidents_assignee", incidents.c.assignee, incidents.c.id)
+sa.Index("ix_itil_incidents_category", incidents.c.category_key, incidents.c.id)
+sa.Index("ix_itil_incidents_service", incidents.c.service, incidents.c.id)
+sa.Index("ix_itil_incidents_open", incidents.c.is_open, incidents.c.id)
+# SQLite cannot seek a '%text%' pattern; it scans this narrow covering index instead of the
+# table. PostgreSQL seeks the trigram indexes.
+sa.Index("ix_itil_incidents_text", incidents.c.title_search, incidents.c.description_search,
+         incidents.c.id).ddl_if(dialect="sqlite")
+_trigram("ix_itil_incidents_title_trgm", incidents.c.title_search)
+_trigram("ix_itil_incidents_description_trgm", incidents.c.description_search)
+
+problems: Final = sa.Table(
+    "itil_problems",
+    metadata,
+    sa.Column("id", _Key, primary_key=True),
+    sa.Column("workflow_name", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("is_open", sa.Boolean, nullable=False),
+    sa.Column("known_error", sa.Boolean, nullable=False),
+    sa.Column("priority_level", sa.Integer, nullable=False),
+    sa.Column("impact_level", sa.Integer, nullable=False),
+    sa.Column("urgency_level", sa.Integer, nullable=False),
+    sa.Column("assignment_group", sa.Text),
+    sa.Column("assignee", sa.Text),
+    sa.Column("category", sa.Text),
+    sa.Column("category_key", _Key),
+    sa.Column("service", sa.Text),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("title_search", sa.Text, nullable=False),
+    sa.Column("description_search", sa.Text, nullable=False),
+    sa.Column("opened_at", _Instant, nullable=False),
+    sa.Column("updated_at", _Instant, nullable=False),
+    sa.Column("resolved_at", _Instant),
+    sa.Column("closed_at", _Instant),
+)
+sa.Index("ix_itil_problems_status", problems.c.status, problems.c.id)
+sa.Index("ix_itil_problems_service", problems.c.service, problems.c.id)
+sa.Index("ix_itil_problems_known_error", problems.c.known_error, problems.c.id)
+sa.Index("ix_itil_problems_open", problems.c.is_open, problems.c.id)
+sa.Index("ix_itil_problems_text", problems.c.title_search, problems.c.description_search,
+         problems.c.id).ddl_if(dialect="sqlite")
+_trigram("ix_itil_problems_title_trgm", problems.c.title_search)
+_trigram("ix_itil_problems_description_trgm", problems.c.description_search)
+
+
+def _events(name: str, parent: sa.Table) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("record_id", _Key, sa.ForeignKey(parent.c.id), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("at", _Instant, nullable=False),
+        sa.Column("actor_id", sa.Text, nullable=False),
+        sa.Column("payload", _Json, nullable=False),
+    )
+
+
+incident_events: Final = _events("itil_incident_events", incidents)
+problem_events: Final = _events("itil_problem_events", problems)
+
+links: Final = sa.Table(
+    "itil_links",
+    metadata,
+    sa.Column("record_kind", sa.Text, primary_key=True),  # "incident" or "problem"
+    sa.Column("record_id", _Key, primary_key=True),
+    # a LinkKind value, or "problem", "parent", "child" (incidents), "incident" (problems)
+    sa.Column("relation", sa.Text, primary_key=True),
+    sa.Column("target_id", _Key, primary_key=True),
+)
+sa.Index("ix_itil_links_target", links.c.target_id, links.c.relation)
+
+outbox: Final = sa.Table(
+    "itil_outbox",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("record_id", _Key, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_name", sa.Text, nullable=False),
+    sa.Column("payload", _Json, nullable=False),
+    sa.Column("created_at", _Instant, nullable=False, server_default=sa.func.current_timestamp()),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("delivered_at", _Instant),
+    sa.Column("idempotency_key", sa.Text, nullable=False),
+    # The relay's bookkeeping (itil_incident.adapters.sql.relay); NULL in a new message.
+    sa.Column("next_attempt_at", _Instant),  # NULL: due now; else not before this instant
+    sa.Column("claimed_by", sa.Text),  # the relay holding the lease
+    sa.Column("claimed_until", _Instant),  # its lease ends: then another relay may claim it
+    sa.Column("last_error", sa.Text),  # why the last attempt failed
+    sa.Column("parked_at", _Instant),  # failed for good: waits for a re-drive
+)
+sa.Index("ix_itil_outbox_pending", outbox.c.id,
+         sqlite_where=outbox.c.delivered_at.is_(None),
+         postgresql_where=outbox.c.delivered_at.is_(None))
+sa.Index("ix_itil_outbox_parked", outbox.c.id,
+         sqlite_where=outbox.c.parked_at.isnot(None),
+         postgresql_where=outbox.c.parked_at.isnot(None))
+
+schema_info: Final = sa.Table(
+    "itil_schema",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+)
+
+#: The event table of each kind of record.
+events: Final = {"incident": incident_events, "problem": problem_events}
+
+sa.event.listen(
+    metadata, "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(  # type: ignore[no-untyped-call]  # SQLAlchemy's DDL() is not annotated
+        dialect="postgresql"),
+)
+sa.event.listen(
+    schema_info, "after_create",
+    sa.DDL(f"INSERT INTO %(fullname)s (version) VALUES ({SCHEMA_VERSION})"),  # type: ignore[no-untyped-call]  # SQLAlchemy's DDL() is not annotated
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table and index that does not exist yet, and the version row.
+
+    Safe to call on every start. Raises :class:`StorageError` when the database holds another
+    schema version than this library's.
+    """
+    try:
+        metadata.create_all(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"cannot create the schema: {exc}") from exc
+    found = schema_version(engine)
+    if found != SCHEMA_VERSION:
+        raise StorageError(f"the database holds schema version {found}; this library "
+                           f"uses version {SCHEMA_VERSION}")
+
+
+def schema_version(engine: Engine) -> int | None:
+    """The schema version recorded in the database, or None when there is no schema."""
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(schema_info.name, schema_info.schema):
+                return None
+            found = connection.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the schema version: {exc}") from exc
+    return None if found is None else int(found)
