@@ -46,7 +46,7 @@ class KnownError:
     identified_at: datetime
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemEvent(DomainEvent):
     """Base of every problem event."""
 
@@ -62,7 +62,7 @@ class ProblemEvent(DomainEvent):
         self._fold(problem)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemOpened(ProblemEvent):
     """The problem was opened: the event holds its whole initial state."""
 
@@ -100,7 +100,7 @@ class ProblemOpened(ProblemEvent):
         super().apply(problem)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemIncidentLinked(ProblemEvent):
     """An incident was linked to this problem."""
 
@@ -117,7 +117,7 @@ class ProblemIncidentLinked(ProblemEvent):
         problem.incident_ids = (*problem.incident_ids, self.incident_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemIncidentUnlinked(ProblemEvent):
     """An incident was unlinked from this problem."""
 
@@ -134,7 +134,7 @@ class ProblemIncidentUnlinked(ProblemEvent):
         problem.incident_ids = tuple(i for i in problem.incident_ids if i != self.incident_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemAssigned(ProblemEvent):
     """The problem's group or owner changed."""
 
@@ -149,14 +149,14 @@ class ProblemAssigned(ProblemEvent):
     previous_assignee: str | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemInvestigationStarted(ProblemEvent):
     """Root-cause investigation started."""
 
     name: ClassVar[str] = "problem.investigation_started"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemRootCauseRecorded(ProblemEvent):
     """The root cause (and its category) was recorded or revised."""
 
@@ -171,7 +171,7 @@ class ProblemRootCauseRecorded(ProblemEvent):
     previous_root_cause_category: CategoryPath | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemWorkaroundRecorded(ProblemEvent):
     """A workaround was recorded or revised."""
 
@@ -183,7 +183,7 @@ class ProblemWorkaroundRecorded(ProblemEvent):
     previous_workaround: str | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemMarkedKnownError(ProblemEvent):
     """The problem became a known error; ``record`` is its known-error record."""
 
@@ -199,7 +199,7 @@ class ProblemMarkedKnownError(ProblemEvent):
         problem.known_error = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemReprioritized(ProblemEvent):
     """Impact or urgency changed, and with them the priority."""
 
@@ -217,7 +217,7 @@ class ProblemReprioritized(ProblemEvent):
     previous_priority: Priority
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemNoteAdded(ProblemEvent):
     """An investigation note was added."""
 
@@ -230,7 +230,7 @@ class ProblemNoteAdded(ProblemEvent):
         return result
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemResolved(ProblemEvent):
     """The root cause was removed (typically by a change)."""
 
@@ -243,7 +243,7 @@ class ProblemResolved(ProblemEvent):
         problem.resolved_at = self.at
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemClosed(ProblemEvent):
     """The problem was closed."""
 
@@ -254,7 +254,7 @@ class ProblemClosed(ProblemEvent):
         problem.closed_at = self.at
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemReopened(ProblemEvent):
     """The problem was reopened; the previous resolution is kept here."""
 
@@ -274,7 +274,7 @@ class ProblemReopened(ProblemEvent):
         problem.reopen_count += 1
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemCancelled(ProblemEvent):
     """The problem was cancelled."""
 
@@ -289,7 +289,7 @@ class ProblemCancelled(ProblemEvent):
         problem.closed_at = self.at
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ProblemTransitioned(ProblemEvent):
     """A workflow trigger with no dedicated command fired (host-defined workflows)."""
 
