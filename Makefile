@@ -14,12 +14,16 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars,cli]'
 	touch $@ $(VENV)/.installed-run
 
-## demo: run the main job (for now: incidents and a problem through their whole lifecycle)
-demo: $(VENV)/.installed-run
-	$(BIN)/python examples/lifecycle.py
+$(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	touch $@
+
+## demo: run the main job: a working week at the service desk, simulated on an SQLite file
+demo: $(VENV)/.installed-cli
+	$(BIN)/itil-incident demo --db itil-incident-demo.sqlite3 --force
 
 ## test: ruff, mypy --strict (src, tests, examples, benchmarks) and every test
 test: $(VENV)/.installed-dev

@@ -782,3 +782,18 @@ def test_every_accepted_command_records_one_event_and_every_refused_one_changes_
                                       for e in incident.timeline())
     rebuilt = Incident.from_history(incident.timeline(), WORKFLOW)
     assert rebuilt.snapshot() == incident.snapshot()
+
+
+def test_a_history_rebuilt_as_not_stored_counts_every_event_as_pending() -> None:
+    workflow = WORKFLOW
+    agent = Actor("alice")
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    original = Incident.log(incident_id="INC0000001", workflow=workflow, matrix=MATRIX,
+                            actor=agent, at=at, title="Jam")
+    original.add_note("Paper tray 2", actor=agent, at=at)
+    imported = Incident.from_history(original.timeline(), workflow, stored=False)
+    stored = Incident.from_history(original.timeline(), workflow)
+    assert imported.saved_version == 0
+    assert imported.pending_events() == original.timeline()
+    assert stored.saved_version == stored.version == 2
+    assert stored.pending_events() == ()

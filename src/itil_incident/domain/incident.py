@@ -248,17 +248,20 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         return incident
 
     @classmethod
-    def from_history(cls, events: Iterable[IncidentEvent], workflow: Workflow) -> Incident:
+    def from_history(cls, events: Iterable[IncidentEvent], workflow: Workflow, *,
+                     stored: bool = True) -> Incident:
         """Rebuild an incident by folding its events, oldest first.
 
         The history must start with :class:`IncidentLogged` and number its versions 1, 2, ...
+        With ``stored=False`` (an import) every event counts as pending, so that a repository
+        commit stores the whole record as new.
         """
         incident = cls._blank(workflow)
         for event in events:
             incident._record(incident._check_history(event, IncidentLogged, IncidentEvent))
         if incident.version == 0:
             raise ValidationError("an incident history cannot be empty", field="events")
-        incident._saved_version = incident.version
+        incident._saved_version = incident.version if stored else 0
         return incident
 
     # ----------------------------------------------------------------- reading

@@ -148,14 +148,16 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
         return problem
 
     @classmethod
-    def from_history(cls, events: Iterable[ProblemEvent], workflow: Workflow) -> Problem:
-        """Rebuild a problem by folding its events, oldest first."""
+    def from_history(cls, events: Iterable[ProblemEvent], workflow: Workflow, *,
+                     stored: bool = True) -> Problem:
+        """Rebuild a problem by folding its events, oldest first (``stored=False``: every
+        event counts as pending, for an import)."""
         problem = cls._blank(workflow)
         for event in events:
             problem._record(problem._check_history(event, ProblemOpened, ProblemEvent))
         if problem.version == 0:
             raise ValidationError("a problem history cannot be empty", field="events")
-        problem._saved_version = problem.version
+        problem._saved_version = problem.version if stored else 0
         return problem
 
     @property

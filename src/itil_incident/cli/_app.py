@@ -1,0 +1,243 @@
+"""Wiring: the root command group, where the database is, who acts, and the desk on them."""
+
+from __future__ import annotations
+
+import getpass
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import click
+import sqlalchemy as sa
+
+from itil_incident.adapters.clocks import FrozenClock, SystemClock
+from itil_incident.adapters.ids import format_id
+from itil_incident.adapters.notifiers import NullNotifier
+from itil_incident.adapters.sql import SqlRepository, StorageError, create_schema, schema
+from itil_incident.adapters.sql import schema_version as stored_schema_version
+from itil_incident.cli._defaults import default_policies
+from itil_incident.cli._exit import EXIT_CODES_HELP, DatabaseFailure, Failure, failure_for
+from itil_incident.desk import ServiceDesk
+from itil_incident.domain.values import Actor
+from itil_incident.errors import ItilIncidentError, ValidationError
+from itil_incident.ports import Clock, Repository
+
+__all__ = [
+    "DEFAULT_DB",
+    "DatabaseIds",
+    "DeskGroup",
+    "Session",
+    "build_desk",
+    "database_url",
+    "pass_session",
+]
+
+#: The SQLite file used when neither ``--db`` nor ``ITIL_INCIDENT_DB`` names a database.
+DEFAULT_DB: Final = "./itil-incident.sqlite3"
+#: Only ids of this shape count when the next id is chosen (imported ids may differ).
+_ID_DIGITS: Final = 7
+
+
+def database_url(db: str) -> str:
+    """``db`` as an SQLAlchemy URL: a URL as given, a path as an SQLite file URL."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+class DatabaseIds:
+    """The ``IdFactory`` of the command line: each new id follows the highest one stored, so
+    that commands run one after another (in separate processes) number records in sequence.
+
+    Two writers racing for one id cannot both store it: the second commit fails with a
+    ConcurrencyError and stores nothing. Ids have seven digits (up to ``INC9999999``);
+    imported ids of another shape are left out of the count.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._last = {"INC": 0, "PRB": 0}
+
+    def next_incident_id(self) -> str:
+        """The id after the highest ``INC`` id stored (or handed out by this factory)."""
+        return self._next("INC", schema.incidents)
+
+    def next_problem_id(self) -> str:
+        """The id after the highest ``PRB`` id stored (or handed out by this factory)."""
+        return self._next("PRB", schema.problems)
+
+    def _next(self, prefix: str, table: sa.Table) -> str:
+        pattern = prefix + "_" * _ID_DIGITS
+        query = sa.select(sa.func.max(table.c.id)).where(table.c.id.like(pattern))
+        try:
+            with self._engine.connect() as connection:
+                highest = connection.execute(query).scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StorageError(f"cannot read the last {prefix} id: {exc}") from exc
+        digits = str(highest or "")[len(prefix):]
+        stored = int(digits) if digits.isdecimal() else 0
+        number = max(stored, self._last[prefix]) + 1
+        self._last[prefix] = number
+        return format_id(prefix, number, _ID_DIGITS)
+
+
+def build_desk(repository: Repository, engine: sa.Engine, clock: Clock) -> ServiceDesk:
+    """A desk with the command line's defaults: the policies of
+    :func:`~itil_incident.cli._defaults.default_policies`, ids following the database's,
+    a :class:`~itil_incident.NullNotifier` (the outbox keeps every message for a relay)."""
+    return ServiceDesk(repository, policies=default_policies(), notifier=NullNotifier(),
+                       clock=clock, ids=DatabaseIds(engine))
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (some containers)
+        return "operator"
+
+
+class Session:
+    """What a command runs with: the database, the acting user and the clock; the desk is
+    opened on first use and closed when the command ends."""
+
+    def __init__(self, db: str, user: str | None, now: datetime | None, *,
+                 db_given: bool = True) -> None:
+        self.db = db
+        self.db_given = db_given
+        self.user = user or _login_name()
+        self.now = now
+        self._repository: SqlRepository | None = None
+        self._desk: ServiceDesk | None = None
+
+    @property
+    def url(self) -> str:
+        return database_url(self.db)
+
+    @property
+    def shown(self) -> str:
+        """The database as it may be shown: a URL without its password."""
+        if "://" not in self.db:
+            return self.db
+        try:
+            return sa.engine.make_url(self.db).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return self.db
+
+    @property
+    def actor(self) -> Actor:
+        """The acting user (``--as``, ``ITIL_INCIDENT_USER`` or the login name)."""
+        return Actor(self.user)
+
+    def clock(self) -> Clock:
+        return SystemClock() if self.now is None else FrozenClock(self.now)
+
+    def repository(self, *, create: bool = False, durable: bool = True) -> SqlRepository:
+        """The repository on the database; with ``create`` the schema is created when
+        missing, otherwise a database without it is refused (exit code 5). ``durable``
+        False lets SQLite skip the sync to disk at each commit (``synchronous=NORMAL``: a
+        power cut may lose the last commits, never consistency), for the demo's data."""
+        if self._repository is None:
+            file = _sqlite_file(self.url)
+            if not create and file is not None and not file.exists():
+                raise self._not_initialised()
+            try:
+                repository = SqlRepository.from_url(self.url)
+            except ImportError as missing:
+                raise DatabaseFailure(str(missing)) from None
+            except ValidationError as error:
+                raise DatabaseFailure(f"--db {self.shown}: {error}") from None
+            if not durable and file is not None:
+                sa.event.listen(repository.engine, "connect", _relaxed_sync)
+            self._repository = repository
+        if create:
+            create_schema(self._repository.engine)
+        elif stored_schema_version(self._repository.engine) is None:
+            raise self._not_initialised()
+        return self._repository
+
+    def desk(self, *, clock: Clock | None = None, create: bool = False) -> ServiceDesk:
+        """The service desk on the database (see :func:`build_desk`)."""
+        if self._desk is None:
+            repository = self.repository(create=create)
+            self._desk = build_desk(repository, repository.engine, clock or self.clock())
+        return self._desk
+
+    def close(self) -> None:
+        if self._repository is not None:
+            self._repository.close()
+            self._repository = None
+            self._desk = None
+
+    def _not_initialised(self) -> Failure:
+        hint = ("itil-incident init" if not self.db_given
+                else f"itil-incident --db {shlex.quote(self.shown)} init")
+        return DatabaseFailure(f"the database {self.shown} is not initialised: "
+                               f"run `{hint}` first")
+
+
+def _relaxed_sync(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+class DeskGroup(click.Group):
+    """A command group that turns library errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ItilIncidentError as error:
+            raise failure_for(error) from None
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise click.BadParameter("give an ISO 8601 instant with its offset, such as "
+                                 "2026-03-02T09:00:00+01:00")
+    return instant.astimezone(UTC)
+
+
+@click.group(cls=DeskGroup, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", default=DEFAULT_DB, envvar="ITIL_INCIDENT_DB", show_default=True,
+              metavar="PATH|URL",
+              help="SQLite file, or a database URL such as postgresql+psycopg://user@host/db "
+                   "[env ITIL_INCIDENT_DB]")
+@click.option("--as", "user", envvar="ITIL_INCIDENT_USER", metavar="USER",
+              help="Who acts [env ITIL_INCIDENT_USER; default: your login name]")
+@click.option("--now", callback=_instant, envvar="ITIL_INCIDENT_NOW", metavar="INSTANT",
+              help="Act as if it were INSTANT (ISO 8601 with offset), for replays, demos and "
+                   "tests [env ITIL_INCIDENT_NOW]")
+@click.version_option(package_name="itil-incident", prog_name="itil-incident")
+@click.pass_context
+def app(ctx: click.Context, db: str, user: str | None, now: datetime | None) -> None:
+    """itil-incident: an ITIL service desk on the command line.
+
+    Incidents and problems live in an SQLite file (or PostgreSQL); every change is an audited
+    event. Start with `itil-incident init`, or try `itil-incident demo`.
+    """
+    source = ctx.get_parameter_source("db")
+    given = source is not None and source is not click.core.ParameterSource.DEFAULT
+    session = Session(db, user, now, db_given=given)
+    ctx.obj = session
+    ctx.call_on_close(session.close)

@@ -1,0 +1,96 @@
+"""Exit codes, and how a refused command becomes one line on stderr.
+
+Every :class:`~itil_incident.ItilIncidentError` (and a database that cannot serve the command)
+ends the command with a :class:`Failure`: one line, ``error: <what happened; what to do>``,
+and the exit code of its kind. Click's own usage errors keep click's code 2.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import IO, Any
+
+import click
+
+from itil_incident.adapters.sql import StorageError
+from itil_incident.errors import ConcurrencyError, ItilIncidentError, NotFoundError
+
+__all__ = [
+    "EXIT_CODES_HELP",
+    "ConflictFailure",
+    "DatabaseFailure",
+    "ExitCode",
+    "Failure",
+    "NotFoundFailure",
+    "failure_for",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """What the process exit status of ``itil-incident`` means."""
+
+    OK = 0
+    #: The library refused the command (a transition the workflow does not allow, a value it
+    #: does not accept, an action not permitted); nothing changed.
+    REFUSED = 1
+    #: The command line itself is wrong (click's usage errors).
+    USAGE = 2
+    #: No incident or problem has that id.
+    NOT_FOUND = 3
+    #: Someone else changed the record meanwhile; nothing changed: run the command again.
+    CONFLICT = 4
+    #: The database cannot serve the command: not initialised, unreachable, locked, another
+    #: schema version, or its driver is not installed.
+    DATABASE = 5
+
+
+#: The exit codes in words, for ``--help`` (click rewraps it) and the module documentation.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 the command was refused (nothing changed); 2 usage error; "
+    "3 no record with that id; 4 the record changed meanwhile (run the command again); "
+    "5 the database cannot be used (not initialised: run `itil-incident init` first)."
+)
+
+
+class Failure(click.ClickException):
+    """A refused command: one line on stderr, exit code 1; the subclasses below carry the
+    other exit codes."""
+
+    exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(message.split()))  # one line, whatever the message held
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.secho(f"error: {self.format_message()}", file=file, err=file is None, fg="red")
+
+
+class NotFoundFailure(Failure):
+    """No record with that id (exit code 3)."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ConflictFailure(Failure):
+    """The record changed meanwhile, or already exists (exit code 4)."""
+
+    exit_code = ExitCode.CONFLICT
+
+
+class DatabaseFailure(Failure):
+    """The database cannot serve the command (exit code 5)."""
+
+    exit_code = ExitCode.DATABASE
+
+
+def failure_for(error: ItilIncidentError) -> Failure:
+    """The failure that reports ``error``: its message, a hint, and its exit code."""
+    if isinstance(error, NotFoundError):
+        where = ("itil-incident problem list" if error.kind == "problem"
+                 else "itil-incident list")
+        return NotFoundFailure(f"{error} (see `{where}`)")
+    if isinstance(error, ConcurrencyError):
+        return ConflictFailure(f"{error}; nothing was changed: run the command again")
+    if isinstance(error, StorageError):
+        return DatabaseFailure(str(error))
+    return Failure(str(error))
