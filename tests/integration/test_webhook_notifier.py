@@ -11,15 +11,12 @@ on loopback (127.0.0.2), so that even a broken check could not reach beyond this
 from __future__ import annotations
 
 import json
-import shutil
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -37,6 +34,11 @@ from itil_incident.notifications import (
     verify_signature,
 )
 from itil_incident.testing import make_desk
+
+if TYPE_CHECKING:
+    from tests.integration._tls import Certificate, make_certificate
+else:
+    from _tls import Certificate, make_certificate
 
 SECRET = "a-webhook-secret-of-some-length"
 AGENT = Actor("alice", "Alice Agent", frozenset({"agent"}))
@@ -480,34 +482,12 @@ def test_a_malformed_signature_is_refused_without_error() -> None:
 # ----------------------------------------------------------------- HTTPS
 
 
-@attrs.frozen
-class Certificate:
-    cert: Path
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert, self.key)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cert))
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     """A self-signed certificate for 127.0.0.1, made by the openssl command."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
+    made = make_certificate(tmp_path_factory.mktemp("tls"))
+    if made is None:
         pytest.skip("the openssl command is needed to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    made = Certificate(folder / "cert.pem", folder / "key.pem")
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(made.key), "-out", str(made.cert), "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )
     return made
 
 
