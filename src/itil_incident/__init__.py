@@ -11,6 +11,8 @@ from itil_incident._due_report import (
     PriorityRaised,
     SkippedIncident,
 )
+from itil_incident._paging import MAX_PAGE_SIZE, IncidentOrder, Page, PageCursor, ProblemOrder
+from itil_incident._retry import RetryPolicy
 from itil_incident._time_driven import AUTO_CLOSED, FORECAST_HORIZON, SlaListState
 from itil_incident.adapters.authorization import AllowAll, RoleBasedAuthorizer
 from itil_incident.adapters.clocks import FrozenClock, SystemClock
@@ -159,6 +161,7 @@ __all__ = [
     "AUTO_CLOSED",
     "DEFAULT_RESOLUTION_CODES",
     "FORECAST_HORIZON",
+    "MAX_PAGE_SIZE",
     "NOT_WITH_GROUP",
     "SYSTEM",
     "Actor",
@@ -212,6 +215,7 @@ __all__ = [
     "IncidentLinkedToProblem",
     "IncidentLogged",
     "IncidentNoteAdded",
+    "IncidentOrder",
     "IncidentParentSet",
     "IncidentPriorityOverrideCleared",
     "IncidentPriorityOverridden",
@@ -236,6 +240,8 @@ __all__ = [
     "NotFoundError",
     "Notifier",
     "NullNotifier",
+    "Page",
+    "PageCursor",
     "PermissionDeniedError",
     "Priority",
     "PriorityMatrix",
@@ -251,6 +257,7 @@ __all__ = [
     "ProblemMarkedKnownError",
     "ProblemNoteAdded",
     "ProblemOpened",
+    "ProblemOrder",
     "ProblemQuery",
     "ProblemReopened",
     "ProblemReprioritized",
@@ -262,6 +269,7 @@ __all__ = [
     "ProblemWorkaroundRecorded",
     "RecordingNotifier",
     "Repository",
+    "RetryPolicy",
     "RoleBasedAuthorizer",
     "Route",
     "RoutingRule",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import ClassVar, Self, TypeVar
 
+from itil_incident._retry import NO_RETRY, RetryPolicy
 from itil_incident.adapters.authorization import AllowAll
 from itil_incident.adapters.clocks import SystemClock
 from itil_incident.adapters.ids import SequentialIdFactory
@@ -18,6 +20,7 @@ from itil_incident.domain.incident import Incident
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.values import Actor, CategoryPath
 from itil_incident.errors import (
+    ConcurrencyError,
     DefinitionError,
     NotFoundError,
     PermissionDeniedError,
@@ -31,10 +34,14 @@ __all__ = ["DeskCore"]
 _log = logging.getLogger("itil_incident.desk")
 
 R = TypeVar("R", Incident, Problem)
+T = TypeVar("T")
 
 
 class DeskCore:
     """The service desk's plumbing; see :class:`itil_incident.ServiceDesk` for the commands."""
+
+    #: The commands that the retry policy applies to (ServiceDesk lists them).
+    RETRYABLE_COMMANDS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -45,6 +52,7 @@ class DeskCore:
         clock: Clock | None = None,
         ids: IdFactory | None = None,
         authorizer: Authorizer | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if repository is None:
             raise DefinitionError("a service desk needs a repository (e.g. InMemoryRepository())",
@@ -62,12 +70,26 @@ class DeskCore:
                     f"(got {type(port).__name__})", culprit=name)
         if policies is not None and not isinstance(policies, DeskPolicies):
             raise DefinitionError("policies must be a DeskPolicies", culprit="policies")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise DefinitionError("retry must be a RetryPolicy", culprit="retry")
         self.repository = repository
         self.policies = policies or DeskPolicies()
         self.notifier: Notifier = notifier or NullNotifier()
         self.clock: Clock = clock or SystemClock()
         self.ids: IdFactory = ids or SequentialIdFactory()
         self.authorizer: Authorizer = authorizer or AllowAll()
+        self.retry: RetryPolicy = retry or NO_RETRY
+
+    def with_retry(self, retry: RetryPolicy | None) -> Self:
+        """This desk with another retry policy (None: no retry), on the same ports; this one
+        is unchanged. For one call: ``desk.with_retry(RetryPolicy(attempts=5)).assign(...)``.
+        """
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ValidationError(f"retry must be a RetryPolicy or None, got {retry!r}",
+                                  field="retry")
+        other = copy.copy(self)
+        other.retry = retry or NO_RETRY
+        return other
 
     # ----------------------------------------------------------------- plumbing
 
@@ -100,28 +122,58 @@ class DeskCore:
             raise NotFoundError("problem", repr(problem_id))
         return self.repository.get_problem(problem_id)
 
+    def _attempt(self, action: str, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` (which loads, changes and commits); when ``action`` is retryable,
+        run it again on a ConcurrencyError, as the retry policy allows.
+
+        Each try loads the records afresh, so a retry applies the command to the state that
+        won; if that state refuses the command, the refusal is raised. A try that raised
+        committed nothing and notified nobody.
+        """
+        tries = self.retry.attempts if action in self.RETRYABLE_COMMANDS else 1
+        failed = 0
+        while True:
+            try:
+                return attempt()
+            except ConcurrencyError as conflict:
+                failed += 1
+                if failed >= tries:
+                    raise
+                _log.info("%s met a concurrent change (%s); try %d of %d", action, conflict,
+                          failed + 1, tries)
+                self.retry.pause(failed)
+
     def _on_incident(
         self, action: str, incident_id: str, actor: Actor,
         change: Callable[[Incident, Actor, datetime], object],
     ) -> Incident:
-        """Load, authorize, change through the entity, commit, notify; returns the incident."""
+        """Load, authorize, change through the entity, commit, notify; returns the incident.
+        Retried on a concurrent change when ``action`` is retryable."""
         actor = check.actor(actor)
-        incident = self._incident(incident_id)
-        self._authorize(actor, action, incident)
-        change(incident, actor, self._now())
-        self._commit([incident])
-        return incident
+
+        def attempt() -> Incident:
+            incident = self._incident(incident_id)
+            self._authorize(actor, action, incident)
+            change(incident, actor, self._now())
+            self._commit([incident])
+            return incident
+
+        return self._attempt(action, attempt)
 
     def _on_problem(
         self, action: str, problem_id: str, actor: Actor,
         change: Callable[[Problem, Actor, datetime], object],
     ) -> Problem:
         actor = check.actor(actor)
-        problem = self._problem(problem_id)
-        self._authorize(actor, action, problem)
-        change(problem, actor, self._now())
-        self._commit([problem])
-        return problem
+
+        def attempt() -> Problem:
+            problem = self._problem(problem_id)
+            self._authorize(actor, action, problem)
+            change(problem, actor, self._now())
+            self._commit([problem])
+            return problem
+
+        return self._attempt(action, attempt)
 
     def _category(self, value: object) -> CategoryPath:
         if not isinstance(value, (str, CategoryPath)):

@@ -6,6 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from itil_incident._desk_core import DeskCore
+from itil_incident._paging import (
+    Page,
+    PageCursor,
+    ProblemOrder,
+    as_cursor,
+    page_of,
+    page_size,
+)
 from itil_incident.domain import _checks as check
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.values import Actor, CategoryPath, Impact, Urgency
@@ -162,9 +170,50 @@ class ProblemCommands(DeskCore):
         known_error: bool | None = None,
         open: bool | None = None,  # the natural name for this filter
         text: str | None = None,
+        order_by: ProblemOrder | str = ProblemOrder.ID,
+        descending: bool = False,
+        after: PageCursor | str | None = None,
         limit: int | None = None,
     ) -> list[Problem]:
-        """Problems matching every given filter, ordered by id."""
+        """Problems matching every given filter, ordered by ``order_by`` (``"id"``,
+        ``"opened_at"``, ``"updated_at"`` or ``"priority"``) then id, ascending unless
+        ``descending``; ``after`` and ``limit`` as for
+        :meth:`~itil_incident.ServiceDesk.list_incidents`."""
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ValidationError(f"limit must be a positive integer, got {limit!r}",
+                                  field="limit")
+        query = self._problem_query(status=status, service=service, known_error=known_error,
+                                    open=open, text=text, order_by=order_by,
+                                    descending=descending, after=after, limit=limit)
+        return self.repository.list_problems(query)
+
+    def page_problems(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        service: str | None = None,
+        known_error: bool | None = None,
+        open: bool | None = None,  # the natural name for this filter
+        text: str | None = None,
+        order_by: ProblemOrder | str = ProblemOrder.ID,
+        descending: bool = False,
+        after: PageCursor | str | None = None,
+        limit: int = 50,
+    ) -> Page[Problem]:
+        """One page of :meth:`list_problems` and the cursor of the next one (None on the
+        last page), as :meth:`~itil_incident.ServiceDesk.page_incidents` does."""
+        size = page_size(limit)
+        query = self._problem_query(status=status, service=service, known_error=known_error,
+                                    open=open, text=text, order_by=order_by,
+                                    descending=descending, after=after, limit=size + 1)
+        return page_of(self.repository.list_problems(query), size, query.cursor_after)
+
+    def _problem_query(
+        self, *, status: object, service: object, known_error: object,
+        open: object,  # the natural name for this filter
+        text: object, order_by: ProblemOrder | str, descending: bool, after: object,
+        limit: int | None,
+    ) -> ProblemQuery:
         statuses: frozenset[str] | None = None
         if status is not None:
             items = [status] if isinstance(status, str) else status
@@ -173,15 +222,14 @@ class ProblemCommands(DeskCore):
             statuses = frozenset(check.identifier(s, "status") for s in items)
             for name in statuses:
                 self.policies.problem_workflow.state(name)
-        if limit is not None and (type(limit) is not int or limit < 1):
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}",
-                                  field="limit")
-        query = ProblemQuery(
+        return ProblemQuery(
             status=statuses,
             service=None if service is None else check.identifier(service, "service"),
             known_error=None if known_error is None else self._flag(known_error, "known_error"),
             open=None if open is None else self._flag(open, "open"),
             text=check.optional_text(text, "text", limit=500),
+            order_by=order_by,
+            descending=descending,
+            after=as_cursor(after),
             limit=limit,
         )
-        return self.repository.list_problems(query)

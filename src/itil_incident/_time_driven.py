@@ -54,7 +54,7 @@ Commits and the report
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, get_args
 
@@ -144,14 +144,15 @@ class TimeDrivenCommands(DeskCore):
         for incident in incidents:
             if incident.is_terminal or when < incident.updated_at:
                 continue
-            outcome = _Outcome()
             try:
-                self._apply_due(incident, when, outcome)
-                if incident.version != incident.saved_version:
-                    self._commit([incident])
+                # Retried (as the retry policy allows) on a concurrent change: what is due is
+                # worked out again from the state that won.
+                outcome = self._attempt("process_due", self._due_on(incident, when))
             except ItilIncidentError as error:
                 skipped.append(SkippedIncident(incident.id, f"{type(error).__name__}: {error}",
                                                error=error))
+                continue
+            if outcome is None:  # changed meanwhile into a state with nothing due
                 continue
             stages += outcome.stages
             escalations += outcome.escalations
@@ -250,6 +251,22 @@ class TimeDrivenCommands(DeskCore):
             found += self.repository.list_incidents(IncidentQuery(status=resolved))
             found.sort(key=lambda incident: incident.id)
         return found
+
+    def _due_on(self, incident: Incident, now: datetime) -> Callable[[], _Outcome | None]:
+        """One try of processing ``incident``: the listed copy first, then a fresh load."""
+        listed = [incident]
+
+        def attempt() -> _Outcome | None:
+            current = listed.pop() if listed else self._incident(incident.id)
+            if current.is_terminal or now < current.updated_at:
+                return None
+            outcome = _Outcome()
+            self._apply_due(current, now, outcome)
+            if current.version != current.saved_version:
+                self._commit([current])
+            return outcome
+
+        return attempt
 
     def _apply_due(self, incident: Incident, now: datetime, outcome: _Outcome) -> None:
         policies = self.policies

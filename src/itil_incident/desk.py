@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from itil_incident._paging import (
+    IncidentOrder,
+    Page,
+    PageCursor,
+    as_cursor,
+    page_of,
+    page_size,
+)
 from itil_incident._problem_commands import ProblemCommands
 from itil_incident._time_driven import TimeDrivenCommands
 from itil_incident.domain import _checks as check
@@ -47,7 +55,46 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
     >>> incident = desk.log_incident(actor=agent, title="VPN drops every few minutes")
     >>> incident.id, incident.status, str(incident.category)
     ('INC0000001', 'new', 'Network/VPN')
+
+    **Concurrent changes.** Every command saves with the version it loaded; when another user
+    or process saved the record in between, the repository raises
+    :class:`~itil_incident.ConcurrencyError` and nothing is stored. With a
+    :class:`~itil_incident.RetryPolicy` (``ServiceDesk(..., retry=RetryPolicy(attempts=3))``,
+    or for some calls ``desk.with_retry(policy)``), the commands in
+    :attr:`RETRYABLE_COMMANDS` are then tried again, up to ``attempts`` tries in all: each
+    try loads the records afresh, asks the authorizer again and applies the command to the
+    state that won. If that state refuses the command (the incident was closed meanwhile, the
+    link exists already), that refusal is raised, not a ConcurrencyError; after the last try
+    the ConcurrencyError is raised. A failed try stores nothing and notifies nobody, so the
+    events are committed and notified once.
+
+    A command is retryable when its arguments say everything the user meant, whatever
+    happened meanwhile: it adds something (a note, a comment, a link) or sets a field to a
+    value given in full (an assignment to a named group or person, a category, a custom
+    attribute); and ``process_due``, which works out what is due from the state it finds,
+    incident by incident. The other commands are decisions taken on the state the user saw,
+    and a concurrent change may be exactly what should change that decision: lifecycle
+    moves (start work, hold, resume, resolve, close, reopen, cancel, escalate, transition),
+    priority changes and overrides (judged on the impact and urgency seen), edits of text
+    the user read (details, root cause, workaround), commands that move links between
+    several records (parent, problem), and the commands that create records. They raise the
+    ConcurrencyError at once, for the user to look again.
     """
+
+    #: The commands that a :class:`~itil_incident.RetryPolicy` retries (see above); every
+    #: other command raises a ConcurrencyError at its first conflict.
+    RETRYABLE_COMMANDS: ClassVar[frozenset[str]] = frozenset({
+        "add_comment",
+        "add_problem_note",
+        "add_work_note",
+        "assign",
+        "assign_problem",
+        "categorize",
+        "link_change",
+        "link_related",
+        "process_due",
+        "set_custom_attribute",
+    })
 
     # ----------------------------------------------------------------- logging
 
@@ -385,14 +432,18 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
     def link_related(self, incident_id: str, other_id: str, *, actor: Actor) -> Incident:
         """Relate two incidents (both records are updated, atomically)."""
         actor = check.actor(actor)
-        first = self._incident(incident_id)
-        second = self._incident(other_id)
-        self._authorize(actor, "link_related", first)
-        now = self._now()
-        first.add_link(LinkKind.RELATED_INCIDENT, second.id, actor=actor, at=now)
-        second.add_link(LinkKind.RELATED_INCIDENT, first.id, actor=actor, at=now)
-        self._commit([first, second])
-        return first
+
+        def attempt() -> Incident:
+            first = self._incident(incident_id)
+            second = self._incident(other_id)
+            self._authorize(actor, "link_related", first)
+            now = self._now()
+            first.add_link(LinkKind.RELATED_INCIDENT, second.id, actor=actor, at=now)
+            second.add_link(LinkKind.RELATED_INCIDENT, first.id, actor=actor, at=now)
+            self._commit([first, second])
+            return first
+
+        return self._attempt("link_related", attempt)
 
     def set_parent(self, child_id: str, parent_id: str | None, *, actor: Actor) -> Incident:
         """Make ``child_id`` a child of ``parent_id`` (None detaches it); the parents' child
@@ -497,13 +548,63 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
         service: str | None = None,
         open: bool | None = None,  # the natural name for this filter
         text: str | None = None,
+        order_by: IncidentOrder | str = IncidentOrder.ID,
+        descending: bool = False,
+        after: PageCursor | str | None = None,
         limit: int | None = None,
     ) -> list[Incident]:
-        """Incidents matching every given filter, ordered by id.
+        """Incidents matching every given filter, ordered by ``order_by`` then id.
 
         ``status`` and ``priority`` take one value or several; ``category`` includes the
-        categories below it; ``open`` True gives incidents neither resolved nor terminal.
+        categories below it; ``open`` True gives incidents neither resolved nor terminal;
+        ``text`` is a caseless substring of the title or the description. ``order_by`` is
+        ``"id"``, ``"logged_at"``, ``"updated_at"`` or ``"priority"`` (level 1 first), each
+        ascending unless ``descending``; ``after`` (a cursor, or its encoded string) starts
+        after that cursor's record; ``limit`` caps the number. For pages, see
+        :meth:`page_incidents`.
         """
+        query = self._incident_query(
+            status=status, priority=priority, assignment_group=assignment_group,
+            assignee=assignee, category=category, service=service, open=open, text=text,
+            order_by=order_by, descending=descending, after=after, limit=_limit(limit))
+        return self.repository.list_incidents(query)
+
+    def page_incidents(
+        self,
+        *,
+        status: str | Iterable[str] | None = None,
+        priority: Priority | int | Iterable[Priority | int] | None = None,
+        assignment_group: str | None = None,
+        assignee: str | None = None,
+        category: CategoryPath | str | None = None,
+        service: str | None = None,
+        open: bool | None = None,  # the natural name for this filter
+        text: str | None = None,
+        order_by: IncidentOrder | str = IncidentOrder.ID,
+        descending: bool = False,
+        after: PageCursor | str | None = None,
+        limit: int = 50,
+    ) -> Page[Incident]:
+        """One page of :meth:`list_incidents`: up to ``limit`` (at most
+        :data:`~itil_incident.MAX_PAGE_SIZE`) incidents and the cursor of the next page, None
+        on the last page. Pass ``page.next_cursor`` (or ``.encode()`` of it) back as
+        ``after``, with the same filters and order, for the next page: each incident is
+        listed once across the pages, even when incidents change meanwhile, unless the
+        ``order_by`` column of one changes (it then moves in the order).
+        """
+        size = page_size(limit)
+        query = self._incident_query(
+            status=status, priority=priority, assignment_group=assignment_group,
+            assignee=assignee, category=category, service=service, open=open, text=text,
+            order_by=order_by, descending=descending, after=after, limit=size + 1)
+        return page_of(self.repository.list_incidents(query), size, query.cursor_after)
+
+    def _incident_query(
+        self, *, status: object, priority: object, assignment_group: object, assignee: object,
+        category: object, service: object, open: object,  # the natural name for this filter
+        text: object, order_by: IncidentOrder | str, descending: bool, after: object,
+        limit: int | None,
+    ) -> IncidentQuery:
         matrix = self.policies.priority_matrix
         workflow = self.policies.incident_workflow
         statuses = _names(status, "status")
@@ -515,7 +616,7 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
             values = ([priority] if isinstance(priority, (Priority, int)) else
                       _iterable(priority, "priority"))
             priorities = frozenset(matrix.priority(p) for p in values)
-        query = IncidentQuery(
+        return IncidentQuery(
             status=statuses,
             priority=priorities,
             assignment_group=_optional_id(assignment_group, "assignment_group"),
@@ -524,9 +625,11 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
             service=_optional_id(service, "service"),
             open=None if open is None else self._flag(open, "open"),
             text=check.optional_text(text, "text", limit=500),
-            limit=_limit(limit),
+            order_by=order_by,
+            descending=descending,
+            after=as_cursor(after),
+            limit=limit,
         )
-        return self.repository.list_incidents(query)
 
 
 def _channel(value: object) -> Channel:

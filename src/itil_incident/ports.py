@@ -13,10 +13,19 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from itil_incident._paging import (
+    IncidentOrder,
+    PageCursor,
+    ProblemOrder,
+    SortKey,
+    incident_sort_key,
+    problem_sort_key,
+)
 from itil_incident.domain.events import DomainEvent
 from itil_incident.domain.incident import Incident
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.values import Actor, CategoryPath, Priority
+from itil_incident.errors import ValidationError
 
 __all__ = [
     "Authorizer",
@@ -29,14 +38,44 @@ __all__ = [
 ]
 
 
+def _unknown_order(kind: type[IncidentOrder] | type[ProblemOrder], value: object
+                   ) -> ValidationError:
+    known = ", ".join(order.value for order in kind)
+    return ValidationError(f"unknown order {value!r} (known: {known})", field="order_by")
+
+
+def _incident_order(value: IncidentOrder | str) -> IncidentOrder:
+    if isinstance(value, str):
+        try:
+            return IncidentOrder(value)
+        except ValueError:
+            pass
+    raise _unknown_order(IncidentOrder, value)
+
+
+def _problem_order(value: ProblemOrder | str) -> ProblemOrder:
+    if isinstance(value, str):
+        try:
+            return ProblemOrder(value)
+        except ValueError:
+            pass
+    raise _unknown_order(ProblemOrder, value)
+
+
 @attrs.frozen(kw_only=True)
 class IncidentQuery:
-    """Filters for listing incidents; every given filter must match (AND).
+    """Filters for listing incidents; every given filter must match (AND), and the order and
+    page of the result.
 
     ``status`` matches any of the given states; ``category`` matches that category and all
     below it; ``open`` is True for incidents that are neither resolved nor terminal, False for
-    the others; ``text`` is a case-insensitive substring of the title or description. Results
-    are ordered by id; ``limit`` caps their number.
+    the others; ``text`` is a case-insensitive substring of the title or description.
+
+    Results are ordered by ``order_by`` (a column, then the id: :meth:`sort_key`), ascending or
+    ``descending``; with ``after`` (a cursor made for this order and direction) only the
+    incidents that come after it are listed; ``limit`` caps their number. A cursor made for
+    another order, direction or kind of record raises
+    :class:`~itil_incident.ValidationError`.
     """
 
     status: frozenset[str] | None = None
@@ -48,9 +87,15 @@ class IncidentQuery:
     open: bool | None = None
     text: str | None = None
     limit: int | None = None
+    order_by: IncidentOrder = attrs.field(default=IncidentOrder.ID, converter=_incident_order)
+    descending: bool = False
+    after: PageCursor | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_paging(self.order_by, self.descending, self.after)
 
     def matches(self, incident: Incident) -> bool:
-        """Whether ``incident`` passes every filter (``limit`` aside)."""
+        """Whether ``incident`` passes every filter (order, ``after`` and ``limit`` aside)."""
         if self.status is not None and incident.status not in self.status:
             return False
         if self.priority is not None and incident.priority not in self.priority:
@@ -69,10 +114,26 @@ class IncidentQuery:
             return False
         return self.text is None or _contains(self.text, incident.title, incident.description)
 
+    def sort_key(self, incident: Incident) -> SortKey:
+        """Where ``incident`` goes in this query's order, ascending (reverse it when
+        ``descending``): the ``order_by`` column, then the id."""
+        return incident_sort_key(incident, self.order_by)
+
+    def is_after_cursor(self, incident: Incident) -> bool:
+        """Whether ``incident`` comes after the ``after`` cursor (True without one)."""
+        return _follows(self.sort_key(incident), self.after, self.descending)
+
+    def cursor_after(self, incident: Incident) -> PageCursor:
+        """The cursor of the page that continues after ``incident`` in this order."""
+        return PageCursor(self.order_by, self.descending, self.sort_key(incident))
+
 
 @attrs.frozen(kw_only=True)
 class ProblemQuery:
-    """Filters for listing problems (AND); ``known_error`` selects known errors or the rest."""
+    """Filters for listing problems (AND); ``known_error`` selects known errors or the rest.
+
+    Ordering and pages work as for :class:`IncidentQuery`, by a :class:`ProblemOrder`.
+    """
 
     status: frozenset[str] | None = None
     service: str | None = None
@@ -80,9 +141,15 @@ class ProblemQuery:
     open: bool | None = None
     text: str | None = None
     limit: int | None = None
+    order_by: ProblemOrder = attrs.field(default=ProblemOrder.ID, converter=_problem_order)
+    descending: bool = False
+    after: PageCursor | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_paging(self.order_by, self.descending, self.after)
 
     def matches(self, problem: Problem) -> bool:
-        """Whether ``problem`` passes every filter (``limit`` aside)."""
+        """Whether ``problem`` passes every filter (order, ``after`` and ``limit`` aside)."""
         if self.status is not None and problem.status not in self.status:
             return False
         if self.service is not None and problem.service != self.service:
@@ -92,6 +159,43 @@ class ProblemQuery:
         if self.open is not None and problem.is_open != self.open:
             return False
         return self.text is None or _contains(self.text, problem.title, problem.description)
+
+    def sort_key(self, problem: Problem) -> SortKey:
+        """Where ``problem`` goes in this query's order, ascending: the column, then the id."""
+        return problem_sort_key(problem, self.order_by)
+
+    def is_after_cursor(self, problem: Problem) -> bool:
+        """Whether ``problem`` comes after the ``after`` cursor (True without one)."""
+        return _follows(self.sort_key(problem), self.after, self.descending)
+
+    def cursor_after(self, problem: Problem) -> PageCursor:
+        """The cursor of the page that continues after ``problem`` in this order."""
+        return PageCursor(self.order_by, self.descending, self.sort_key(problem))
+
+
+def _check_paging(order_by: IncidentOrder | ProblemOrder, descending: object,
+                  after: object) -> None:
+    if type(descending) is not bool:
+        raise ValidationError(f"descending must be True or False, got {descending!r}",
+                              field="descending")
+    if after is None:
+        return
+    if not isinstance(after, PageCursor):
+        raise ValidationError(f"after must be a PageCursor, got {type(after).__name__}",
+                              field="after")
+    if type(after.order_by) is not type(order_by) or after.order_by is not order_by or (
+            after.descending is not descending):
+        made = (f"{after.kind}s by {after.order_by.value}"
+                f"{' descending' if after.descending else ''}")
+        wanted = f"by {order_by.value}{' descending' if descending else ''}"
+        raise ValidationError(f"this cursor continues a list of {made}; it cannot continue "
+                              f"a list {wanted}", field="after")
+
+
+def _follows(key: SortKey, after: PageCursor | None, descending: bool) -> bool:
+    if after is None:
+        return True
+    return key < after.key if descending else key > after.key
 
 
 def _contains(needle: str, *haystacks: str) -> bool:
@@ -115,7 +219,10 @@ class Repository(Protocol):
       calls ``record.mark_saved()`` on each. A record with no pending events is not written
       but its version is still checked. The same record twice in one commit is refused with
       :class:`~itil_incident.errors.ValidationError`.
-    - ``list_incidents`` / ``list_problems`` return independent objects matching the query.
+    - ``list_incidents`` / ``list_problems`` return independent objects matching the query
+      (``query.matches``) that come after its cursor (``query.is_after_cursor``), in the
+      query's order (``query.sort_key``, reversed when ``query.descending``), at most
+      ``query.limit`` of them.
     - ``history_of`` returns the stored events of a record, oldest first.
     - No exception other than the library's errors escapes.
     """
@@ -133,11 +240,11 @@ class Repository(Protocol):
         ...
 
     def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Incidents matching ``query``, ordered by id."""
+        """Incidents matching ``query``, in its order, after its cursor, up to its limit."""
         ...
 
     def list_problems(self, query: ProblemQuery) -> list[Problem]:
-        """Problems matching ``query``, ordered by id."""
+        """Problems matching ``query``, in its order, after its cursor, up to its limit."""
         ...
 
     def history_of(self, record_id: str) -> list[DomainEvent]:

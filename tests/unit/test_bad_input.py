@@ -31,12 +31,16 @@ from itil_incident import (
     EscalationRule,
     FrozenClock,
     Impact,
+    IncidentOrder,
     IncidentState,
     InMemoryRepository,
     ItilIncidentError,
     NotFoundError,
+    PageCursor,
     Priority,
+    ProblemOrder,
     RecordingNotifier,
+    RetryPolicy,
     Satisfaction,
     ServiceDesk,
     SlaAgreement,
@@ -626,6 +630,12 @@ GENERIC: dict[str, object] = {
     "workaround": "Restart the concentrator nightly",
 }
 
+# Cursors of real pages: after a priority-4 incident (descending), and after a problem opened
+# before the world's first instant.
+PRIORITY_CURSOR = PageCursor(IncidentOrder.PRIORITY, True, (4, "INC9999999")).encode()
+OPENED_CURSOR = PageCursor(ProblemOrder.OPENED_AT, False,
+                           (datetime(2020, 1, 1, tzinfo=UTC), "PRB0000000"))
+
 # Per command: the arguments of a call that succeeds on a fresh world. Optional parameters
 # listed here are passed too, so that replacing them replaces a real value.
 OVERRIDES: dict[str, dict[str, object]] = {
@@ -661,7 +671,11 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "unlink_from_problem": {"incident_id": Ref("linked")},
     "list_incidents": {"status": "in_progress", "priority": 4, "assignment_group":
                        "Network Support", "assignee": "alice", "category": "Network",
-                       "service": "VPN", "open": True, "text": "vpn", "limit": 10},
+                       "service": "VPN", "open": True, "text": "vpn", "order_by": "priority",
+                       "descending": True, "after": PRIORITY_CURSOR, "limit": 10},
+    "page_incidents": {"status": "in_progress", "open": True, "text": "vpn",
+                       "order_by": "priority", "descending": True, "after": PRIORITY_CURSOR,
+                       "limit": 10},
     "open_problem": {
         "description": "Several VPN incidents", "incident_ids": [Ref("working")],
         "service": "VPN", "configuration_items": ["vpn-gw-1"], "category": "Network/VPN",
@@ -675,7 +689,12 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "close_problem": {"problem_id": Ref("resolved_problem")},
     "reopen_problem": {"problem_id": Ref("resolved_problem")},
     "list_problems": {"status": ["new", "under_investigation"], "service": "VPN",
-                      "known_error": False, "open": True, "text": "vpn", "limit": 5},
+                      "known_error": False, "open": True, "text": "vpn",
+                      "order_by": "opened_at", "descending": False, "after": OPENED_CURSOR,
+                      "limit": 5},
+    "page_problems": {"status": ["new", "under_investigation"], "open": True,
+                      "order_by": "opened_at", "after": OPENED_CURSOR, "limit": 5},
+    "with_retry": {"retry": RetryPolicy(attempts=2, backoff=0.0)},
     "process_due": {"now": T0},
     "sla_status": {"at": T0 + timedelta(hours=2)},
     "list_by_sla": {"state": "breached", "at": T0 + timedelta(hours=2),

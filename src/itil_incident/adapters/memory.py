@@ -71,26 +71,26 @@ class InMemoryRepository:
         return store
 
     def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """Copies of the matching incidents, ordered by id."""
-        found: list[Incident] = []
-        for key in sorted(self._incidents):
-            incident = self._incidents[key]
-            if query.matches(incident):
-                found.append(incident.clone())
-                if query.limit is not None and len(found) >= query.limit:
-                    break
-        return found
+        """Copies of the matching incidents, in the query's order, after its cursor."""
+        if not isinstance(query, IncidentQuery):
+            raise ValidationError("query must be an IncidentQuery", field="query")
+        with self._lock:
+            stored = list(self._incidents.values())
+        found = [incident for incident in stored
+                 if query.matches(incident) and query.is_after_cursor(incident)]
+        found.sort(key=query.sort_key, reverse=query.descending)
+        return [incident.clone() for incident in found[:query.limit]]
 
     def list_problems(self, query: ProblemQuery) -> list[Problem]:
-        """Copies of the matching problems, ordered by id."""
-        found: list[Problem] = []
-        for key in sorted(self._problems):
-            problem = self._problems[key]
-            if query.matches(problem):
-                found.append(problem.clone())
-                if query.limit is not None and len(found) >= query.limit:
-                    break
-        return found
+        """Copies of the matching problems, in the query's order, after its cursor."""
+        if not isinstance(query, ProblemQuery):
+            raise ValidationError("query must be a ProblemQuery", field="query")
+        with self._lock:
+            stored = list(self._problems.values())
+        found = [problem for problem in stored
+                 if query.matches(problem) and query.is_after_cursor(problem)]
+        found.sort(key=query.sort_key, reverse=query.descending)
+        return [problem.clone() for problem in found[:query.limit]]
 
     def history_of(self, record_id: str) -> list[DomainEvent]:
         """The stored events of an incident or problem, oldest first."""

@@ -208,13 +208,13 @@ class SqlRepository:
         raise NotFoundError("record", str(record_id))
 
     def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        """The incidents matching ``query``, ordered by id."""
+        """The incidents matching ``query``, in its order, after its cursor."""
         if not isinstance(query, IncidentQuery):
             raise ValidationError("query must be an IncidentQuery", field="query")
         return self._list(Incident, query, _incident_filters(query))
 
     def list_problems(self, query: ProblemQuery) -> list[Problem]:
-        """The problems matching ``query``, ordered by id."""
+        """The problems matching ``query``, in its order, after its cursor."""
         if not isinstance(query, ProblemQuery):
             raise ValidationError("query must be a ProblemQuery", field="query")
         return self._list(Problem, query, _problem_filters(query))
@@ -346,25 +346,30 @@ class SqlRepository:
         shape: tuple[str, ...] = filters[0]
         limit = query.limit
         kind = "incident" if cls is Incident else "problem"
+        order: str = query.order_by.value
+        descending = query.descending
+        key = query.sort_key
         found: list[R] = []
         page: dict[str, Any] = dict(filters[1], limit=limit)
-        statement = _list_statement(kind, shape, limit is not None)
+        statement = _list_statement(kind, shape, limit is not None, order, descending)
         with self._reading() as connection:
             while True:
                 histories: dict[str, list[DomainEvent]] = {}
                 for record_id, payload in connection.execute(statement, page):
                     histories.setdefault(record_id, []).append(_decode(payload, record_id))
-                for history in histories.values():
-                    record = self._rebuild(cls, history)
-                    # The SQL filters are exact but for sanitized text; this keeps the result
-                    # exactly what ``query.matches`` says.
-                    if query.matches(record):  # type: ignore[arg-type]  # an IncidentQuery is paired with incidents, a ProblemQuery with problems
-                        found.append(record)
+                batch = sorted((self._rebuild(cls, history) for history in histories.values()),
+                               key=key, reverse=descending)  # type: ignore[arg-type]  # an IncidentQuery is paired with incidents, a ProblemQuery with problems
+                # The SQL filters are exact but for sanitized text; this keeps the result
+                # exactly what the query says.
+                found += [record for record in batch
+                          if query.matches(record) and query.is_after_cursor(record)]  # type: ignore[arg-type]  # as above
                 if limit is None or len(found) >= limit or len(histories) < limit:
                     return found[:limit] if limit is not None else found
-                # Some rows matched in SQL but not exactly (sanitized text): read on.
-                page["after"] = next(reversed(histories))
-                statement = _list_statement(kind, tuple(sorted({*shape, "after"})), True)
+                # Some rows matched in SQL but not exactly (sanitized text): read on from the
+                # last row read, in the same order.
+                page.update(_after_params(key(batch[-1])))  # type: ignore[arg-type]  # as above
+                statement = _list_statement(kind, tuple(sorted({*shape, *_AFTER[order]})),
+                                            True, order, descending)
 
 
 class _ConflictError(Exception):
@@ -499,6 +504,25 @@ def _problem_row(problem: Problem) -> dict[str, Any]:
 # ----------------------------------------------------------------- queries
 
 
+#: The parameters of a keyset condition, per order: the order column's value, then the id.
+_AFTER: Final = {
+    "id": ("after_id",),
+    "logged_at": ("after_id", "after_value"),
+    "opened_at": ("after_id", "after_value"),
+    "updated_at": ("after_id", "after_value"),
+    "priority": ("after_id", "after_value"),
+}
+
+
+def _after_params(key: tuple[Any, ...]) -> dict[str, Any]:
+    """The keyset parameters that start a page after the record of sort key ``key``."""
+    *value, record_id = key
+    params: dict[str, Any] = {"after_id": _column_text(record_id)}
+    if value:
+        params["after_value"] = value[0]
+    return params
+
+
 def _incident_filters(query: IncidentQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
     params: dict[str, Any] = {}
     if query.status is not None:
@@ -516,6 +540,8 @@ def _incident_filters(query: IncidentQuery) -> tuple[tuple[str, ...], dict[str, 
         params["is_open"] = query.open
     if query.text is not None:
         params["text"] = _pattern(query.text)
+    if query.after is not None:
+        params.update(_after_params(query.after.key))
     return tuple(sorted(params)), params
 
 
@@ -531,20 +557,37 @@ def _problem_filters(query: ProblemQuery) -> tuple[tuple[str, ...], dict[str, An
         params["is_open"] = query.open
     if query.text is not None:
         params["text"] = _pattern(query.text)
+    if query.after is not None:
+        params.update(_after_params(query.after.key))
     return tuple(sorted(params)), params
 
 
+def _order_column(table: sa.Table, order: str) -> sa.Column[Any]:
+    """The column of ``order``; every one of them has an index on (column, id)."""
+    return table.c.priority_level if order == "priority" else table.c[order]
+
+
 @functools.cache
-def _list_statement(kind: str, shape: tuple[str, ...], limited: bool) -> sa.Select[Any]:
+def _list_statement(kind: str, shape: tuple[str, ...], limited: bool, order: str = "id",
+                    descending: bool = False) -> sa.Select[Any]:
     """The events of the records matching the filters named in ``shape`` (one statement per
-    shape, built once): ``SELECT record_id, payload ... ORDER BY record_id, version``."""
+    shape and order, built once): ``SELECT record_id, payload ... ORDER BY record_id,
+    version``. With a limit, the matching ids are the first ones in ``order`` (an index on
+    (column, id) serves it); the records are put in that order once rebuilt."""
     table = _STATE[kind]
     c = table.c
+    column = _order_column(table, order)
     conditions: list[sa.ColumnElement[bool]] = []
     for name in shape:
-        if name == "after":
-            conditions.append(c.id > sa.bindparam("after"))
-        if name == "status":
+        if name == "after_id":  # keyset: after the last row, in the order's direction
+            after_id = sa.bindparam("after_id", type_=c.id.type)
+            if order == "id":
+                conditions.append(c.id < after_id if descending else c.id > after_id)
+            else:
+                mark = sa.tuple_(sa.bindparam("after_value", type_=column.type), after_id)
+                here = sa.tuple_(column, c.id)
+                conditions.append(here < mark if descending else here > mark)
+        elif name == "status":
             conditions.append(c.status.in_(sa.bindparam("status", expanding=True)))
         elif name == "priority":
             conditions.append(c.priority_level.in_(sa.bindparam("priority", expanding=True)))
@@ -558,8 +601,10 @@ def _list_statement(kind: str, shape: tuple[str, ...], limited: bool) -> sa.Sele
         elif name in ("assignment_group", "assignee", "service", "is_open", "known_error"):
             conditions.append(c[name] == sa.bindparam(name))
     matching = sa.select(c.id).where(*conditions)
-    if limited:  # the first ones by id; otherwise the outer ORDER BY is enough
-        matching = matching.order_by(c.id).limit(sa.bindparam("limit"))
+    if limited:  # the first ones in order; otherwise the records are sorted once rebuilt
+        columns = [c.id] if order == "id" else [column, c.id]
+        matching = matching.order_by(*(col.desc() if descending else col for col in columns))
+        matching = matching.limit(sa.bindparam("limit"))
     history = schema.events[kind]
     return (
         sa.select(history.c.record_id, history.c.payload)

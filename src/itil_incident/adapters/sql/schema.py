@@ -4,7 +4,8 @@ database and carry it in its own migrations.
 Tables (all prefixed ``itil_`` to live beside a host's own tables):
 
 - ``itil_incidents`` / ``itil_problems``: one state row per record, holding its ``version`` (the
-  optimistic-concurrency check) and the columns the queries filter on. They are derived data:
+  optimistic-concurrency check) and the columns the queries filter and sort on (an index on
+  (column, id) behind each filter and each order of a list). They are derived data:
   the truth is the events, and a record is always rebuilt from them.
 - ``itil_incident_events`` / ``itil_problem_events``: the append-only history, one row per event
   (record id, version, event name, instant, actor id, JSON payload from
@@ -119,6 +120,10 @@ sa.Index("ix_itil_incidents_assignee", incidents.c.assignee, incidents.c.id)
 sa.Index("ix_itil_incidents_category", incidents.c.category_key, incidents.c.id)
 sa.Index("ix_itil_incidents_service", incidents.c.service, incidents.c.id)
 sa.Index("ix_itil_incidents_open", incidents.c.is_open, incidents.c.id)
+# The orders of a list (IncidentOrder): each column, then the id, read forwards or backwards.
+# Order by id is the primary key's; order by priority is ix_itil_incidents_priority's.
+sa.Index("ix_itil_incidents_logged_at", incidents.c.logged_at, incidents.c.id)
+sa.Index("ix_itil_incidents_updated_at", incidents.c.updated_at, incidents.c.id)
 # SQLite cannot seek a '%text%' pattern; it scans this narrow covering index instead of the
 # table. PostgreSQL seeks the trigram indexes.
 sa.Index("ix_itil_incidents_text", incidents.c.title_search, incidents.c.description_search,
@@ -156,6 +161,10 @@ sa.Index("ix_itil_problems_status", problems.c.status, problems.c.id)
 sa.Index("ix_itil_problems_service", problems.c.service, problems.c.id)
 sa.Index("ix_itil_problems_known_error", problems.c.known_error, problems.c.id)
 sa.Index("ix_itil_problems_open", problems.c.is_open, problems.c.id)
+# The orders of a list (ProblemOrder), as for incidents.
+sa.Index("ix_itil_problems_opened_at", problems.c.opened_at, problems.c.id)
+sa.Index("ix_itil_problems_updated_at", problems.c.updated_at, problems.c.id)
+sa.Index("ix_itil_problems_priority", problems.c.priority_level, problems.c.id)
 sa.Index("ix_itil_problems_text", problems.c.title_search, problems.c.description_search,
          problems.c.id).ddl_if(dialect="sqlite")
 _trigram("ix_itil_problems_title_trgm", problems.c.title_search)
