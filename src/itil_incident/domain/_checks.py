@@ -31,6 +31,8 @@ MAX_TEXT = 100_000
 
 def valid_text(value: str, field: str) -> str:
     """Refuse NUL and surrogate code points: everything stored must be valid Unicode text."""
+    if value.isascii() and value.isprintable():  # the common case, decided in C
+        return value
     if NOT_TEXT.search(value):
         raise ValidationError(f"{field} holds NUL or a surrogate code point, which is not text",
                               field=field)
@@ -52,7 +54,7 @@ def text(value: object, field: str, *, limit: int = MAX_TEXT) -> str:
 def line(value: object, field: str, *, limit: int = MAX_TITLE) -> str:
     """A required, non-blank, single-line string (a title): no line breaks of any kind."""
     result = text(value, field, limit=limit)
-    if LINE_BREAK.search(result):
+    if not (result.isascii() and result.isprintable()) and LINE_BREAK.search(result):
         raise ValidationError(f"{field} must be a single line", field=field)
     return result
 
