@@ -29,7 +29,7 @@ import math
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -243,25 +243,41 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _conforms(value: object, hint: Any) -> bool:
     """Whether ``value`` has the type ``hint`` (the forms the event classes use)."""
+    checker = _CHECKERS.get(hint)
+    if checker is None:
+        checker = _CHECKERS[hint] = _checker(hint)
+    return checker(value)
+
+
+_CHECKERS: Final[dict[Any, Callable[[object], bool]]] = {}
+
+
+def _checker(hint: Any) -> Callable[[object], bool]:
+    """A check of ``hint``, built once per hint."""
     if hint is Any:
-        return True
+        return lambda value: True
     if hint is None or hint is type(None):
-        return value is None
+        return lambda value: value is None
     origin = typing.get_origin(hint)
     arguments = typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
-        return any(_conforms(value, argument) for argument in arguments)
+        parts = tuple(_checker(argument) for argument in arguments)
+        return lambda value: any(part(value) for part in parts)
     if origin is tuple:
-        if not isinstance(value, tuple):
-            return False
         if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return all(_conforms(item, arguments[0]) for item in value)
-        return len(value) == len(arguments) and all(map(_conforms, value, arguments))
+            item = _checker(arguments[0])
+            return lambda value: isinstance(value, tuple) and all(item(v) for v in value)
+        items = tuple(_checker(argument) for argument in arguments)
+        return lambda value: (isinstance(value, tuple) and len(value) == len(items)
+                              and all(c(v) for c, v in zip(items, value, strict=True)))
     if origin is frozenset:
-        return isinstance(value, frozenset) and all(_conforms(v, arguments[0]) for v in value)
+        member = _checker(arguments[0])
+        return lambda value: isinstance(value, frozenset) and all(member(v) for v in value)
     if hint is int or hint is float:
-        return type(value) is hint  # not a bool for an int, not an int for a float
-    return isinstance(hint, type) and isinstance(value, hint)
+        return lambda value: type(value) is hint  # not a bool for an int, not an int for a float
+    if isinstance(hint, type):
+        return lambda value: isinstance(value, hint)
+    return lambda value: False
 
 
 def _instant(text: object, where: str) -> datetime:

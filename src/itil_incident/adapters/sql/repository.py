@@ -247,6 +247,7 @@ class SqlRepository:
         ``saved_version``.
         """
         checked: list[tuple[str, Incident | Problem]] = []
+        seen: set[tuple[str, str]] = set()
         for record in records:
             if isinstance(record, Incident):
                 checked.append(("incident", record))
@@ -254,10 +255,11 @@ class SqlRepository:
                 checked.append(("problem", record))
             else:
                 raise ValidationError(f"cannot store {type(record).__name__}", field="records")
-            if any(kind == checked[-1][0] and other.id == record.id
-                   for kind, other in checked[:-1]):
+            key = (checked[-1][0], record.id)
+            if key in seen:
                 raise ValidationError(f"{record.id} appears twice in one commit",
                                       field="records")
+            seen.add(key)
             if record.workflow_name not in self._workflows:
                 raise StorageError(self._unknown_workflow(record.id, record.workflow_name))
         if not checked:
@@ -276,8 +278,13 @@ class SqlRepository:
                         if conflict is not None:
                             raise _ConflictError
                     outbox: list[dict[str, Any]] = []
+                    event_rows: dict[str, list[dict[str, Any]]] = {}
                     for kind, record in checked:
-                        _write_events(connection, kind, record, outbox)
+                        _write_events(connection, kind, record, outbox,
+                                      event_rows.setdefault(kind, []))
+                    for kind, rows in event_rows.items():
+                        if rows:
+                            connection.execute(_INSERT_EVENTS[kind], rows)
                     if outbox:
                         connection.execute(_INSERT_OUTBOX, outbox)
         except _ConflictError:
@@ -400,7 +407,8 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem
         row["b_expected"] = expected
         if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
             return kind, record.id, expected
-    connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
+    if expected != 0:  # a new record has no links yet
+        connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
     link_rows = [{"record_kind": kind, "record_id": key, "relation": relation,
                   "target_id": _column_text(target)} for relation, target in _links(record)]
     if link_rows:
@@ -409,12 +417,11 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem
 
 
 def _write_events(connection: Connection, kind: str, record: Incident | Problem,
-                  outbox: list[dict[str, Any]]) -> None:
+                  outbox: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
     pending = record.pending_events()
     if not pending:
         return
     key = _column_text(record.id)
-    rows = []
     for event in pending:
         payload = event_to_dict(event)
         rows.append({"record_id": key, "version": event.version, "name": event.name,
@@ -423,7 +430,6 @@ def _write_events(connection: Connection, kind: str, record: Incident | Problem,
         outbox.append({"record_id": key, "version": event.version, "event_name": event.name,
                        "payload": payload, "attempts": 0,
                        "idempotency_key": _column_text(f"{record.id}:{event.version}")})
-    connection.execute(_INSERT_EVENTS[kind], rows)
 
 
 def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:
