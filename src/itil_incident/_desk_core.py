@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from itil_incident._retry import NO_RETRY, RetryPolicy
 from itil_incident.adapters.authorization import AllowAll
@@ -19,6 +19,7 @@ from itil_incident.domain.events import DomainEvent
 from itil_incident.domain.incident import Incident
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.values import Actor, CategoryPath
+from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import (
     ConcurrencyError,
     DefinitionError,
@@ -29,7 +30,7 @@ from itil_incident.errors import (
 from itil_incident.policies.bundle import DeskPolicies
 from itil_incident.ports import Authorizer, Clock, IdFactory, Notifier, Repository
 
-__all__ = ["DeskCore"]
+__all__ = ["DeskCore", "collection", "optional_id", "positive_limit", "state_names"]
 
 _log = logging.getLogger("itil_incident.desk")
 
@@ -190,3 +191,36 @@ class DeskCore:
             raise ValidationError(f"{field} must be True or False, got {value!r}", field=field)
         return value
 
+# ----------------------------------------------------------------- query arguments
+
+
+def collection(value: object, field: str) -> list[Any]:
+    """A collection of values (not a string)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(f"{field} must be a value or a collection of values", field=field)
+    return list(value)
+
+
+def state_names(value: object, workflow: Workflow) -> frozenset[str] | None:
+    """One state name or several, each a state of ``workflow``."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else collection(value, "status")
+    names = frozenset(check.identifier(item, "status") for item in items)
+    for name in names:
+        workflow.state(name)
+    return names
+
+
+def optional_id(value: object, field: str) -> str | None:
+    """None, or a single-line identifier."""
+    return None if value is None else check.identifier(value, field)
+
+
+def positive_limit(value: object) -> int | None:
+    """None, or an integer >= 1."""
+    if value is None:
+        return None
+    if type(value) is not int or value < 1:
+        raise ValidationError(f"limit must be a positive integer, got {value!r}", field="limit")
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from itil_incident._desk_core import DeskCore
+from itil_incident._desk_core import DeskCore, optional_id, positive_limit, state_names
 from itil_incident._paging import (
     Page,
     PageCursor,
@@ -179,12 +179,10 @@ class ProblemCommands(DeskCore):
         ``"opened_at"``, ``"updated_at"`` or ``"priority"``) then id, ascending unless
         ``descending``; ``after`` and ``limit`` as for
         :meth:`~itil_incident.ServiceDesk.list_incidents`."""
-        if limit is not None and (type(limit) is not int or limit < 1):
-            raise ValidationError(f"limit must be a positive integer, got {limit!r}",
-                                  field="limit")
         query = self._problem_query(status=status, service=service, known_error=known_error,
                                     open=open, text=text, order_by=order_by,
-                                    descending=descending, after=after, limit=limit)
+                                    descending=descending, after=after,
+                                    limit=positive_limit(limit))
         return self.repository.list_problems(query)
 
     def page_problems(
@@ -214,17 +212,9 @@ class ProblemCommands(DeskCore):
         text: object, order_by: ProblemOrder | str, descending: bool, after: object,
         limit: int | None,
     ) -> ProblemQuery:
-        statuses: frozenset[str] | None = None
-        if status is not None:
-            items = [status] if isinstance(status, str) else status
-            if isinstance(items, (bytes, Problem)) or not isinstance(items, Iterable):
-                raise ValidationError("status must be a state name or several", field="status")
-            statuses = frozenset(check.identifier(s, "status") for s in items)
-            for name in statuses:
-                self.policies.problem_workflow.state(name)
         return ProblemQuery(
-            status=statuses,
-            service=None if service is None else check.identifier(service, "service"),
+            status=state_names(status, self.policies.problem_workflow),
+            service=optional_id(service, "service"),
             known_error=None if known_error is None else self._flag(known_error, "known_error"),
             open=None if open is None else self._flag(open, "open"),
             text=check.optional_text(text, "text", limit=500),

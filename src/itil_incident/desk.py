@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+from itil_incident._desk_core import collection, optional_id, positive_limit, state_names
 from itil_incident._paging import (
     IncidentOrder,
     Page,
@@ -566,7 +567,7 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
         query = self._incident_query(
             status=status, priority=priority, assignment_group=assignment_group,
             assignee=assignee, category=category, service=service, open=open, text=text,
-            order_by=order_by, descending=descending, after=after, limit=_limit(limit))
+            order_by=order_by, descending=descending, after=after, limit=positive_limit(limit))
         return self.repository.list_incidents(query)
 
     def page_incidents(
@@ -607,22 +608,19 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
     ) -> IncidentQuery:
         matrix = self.policies.priority_matrix
         workflow = self.policies.incident_workflow
-        statuses = _names(status, "status")
-        if statuses is not None:
-            for name in statuses:
-                workflow.state(name)
+        statuses = state_names(status, workflow)
         priorities: frozenset[Priority] | None = None
         if priority is not None:
             values = ([priority] if isinstance(priority, (Priority, int)) else
-                      _iterable(priority, "priority"))
+                      collection(priority, "priority"))
             priorities = frozenset(matrix.priority(p) for p in values)
         return IncidentQuery(
             status=statuses,
             priority=priorities,
-            assignment_group=_optional_id(assignment_group, "assignment_group"),
-            assignee=_optional_id(assignee, "assignee"),
+            assignment_group=optional_id(assignment_group, "assignment_group"),
+            assignee=optional_id(assignee, "assignee"),
             category=None if category is None else self._category(category),
-            service=_optional_id(service, "service"),
+            service=optional_id(service, "service"),
             open=None if open is None else self._flag(open, "open"),
             text=check.optional_text(text, "text", limit=500),
             order_by=order_by,
@@ -642,28 +640,3 @@ def _channel(value: object) -> Channel:
             pass
     known = ", ".join(c.value for c in Channel)
     raise ValidationError(f"unknown channel {value!r} (known: {known})", field="channel")
-
-
-def _iterable(value: object, field: str) -> list[Any]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError(f"{field} must be a value or a collection of values", field=field)
-    return list(value)
-
-
-def _names(value: object, field: str) -> frozenset[str] | None:
-    if value is None:
-        return None
-    items = [value] if isinstance(value, str) else _iterable(value, field)
-    return frozenset(check.identifier(item, field) for item in items)
-
-
-def _optional_id(value: object, field: str) -> str | None:
-    return None if value is None else check.identifier(value, field)
-
-
-def _limit(value: object) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or value < 1:
-        raise ValidationError(f"limit must be a positive integer, got {value!r}", field="limit")
-    return value
