@@ -99,6 +99,7 @@ from itil_incident import (
     format_id,
 )
 from itil_incident.adapters.sql import SqlRepository, create_schema, event_to_dict, metadata
+from itil_incident.adapters.sql._snapshot import encode_snapshot
 from itil_incident.adapters.sql.codec import value_to_json
 
 T0: Final = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -227,6 +228,7 @@ def state_values(incident: Incident) -> dict[str, Any]:
         "updated_at": incident.updated_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
+        "snapshot": encode_snapshot(incident),
     }
 
 

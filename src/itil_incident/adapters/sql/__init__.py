@@ -5,8 +5,9 @@ SQLAlchemy 2 Core.
   truth (one row each), state rows carry the query columns, and every committed event also gets
   an outbox row, all in one transaction.
 - :data:`metadata` is the schema, public so that a host can put it in its own database and
-  migrations; :func:`create_schema` creates it (the embedded case) and :func:`schema_version`
-  reads the version row.
+  migrations; :func:`create_schema` creates it (the embedded case), :func:`schema_version`
+  reads the version row and :func:`upgrade_schema` upgrades a database of an earlier
+  version (see :mod:`itil_incident.adapters.sql.upgrade` and ``docs/how-to/upgrading.md``).
 - :class:`OutboxRelay` delivers the outbox to a notifier, at least once, with retries, backoff,
   parking and re-drive; several relays may run at once.
 - :func:`event_to_dict` / :func:`event_from_dict` are the JSON codec of the events.
@@ -46,10 +47,12 @@ from itil_incident.adapters.sql.relay import (
 from itil_incident.adapters.sql.repository import OutboxMessage, SqlRepository, StorageError
 from itil_incident.adapters.sql.schema import (
     SCHEMA_VERSION,
+    SchemaVersionError,
     create_schema,
     metadata,
     schema_version,
 )
+from itil_incident.adapters.sql.upgrade import upgrade_schema
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -59,6 +62,7 @@ __all__ = [
     "OutboxRelay",
     "ParkedMessage",
     "RelayReport",
+    "SchemaVersionError",
     "SqlRepository",
     "StorageError",
     "create_schema",
@@ -66,4 +70,5 @@ __all__ = [
     "event_to_dict",
     "metadata",
     "schema_version",
+    "upgrade_schema",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,8 +16,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from itil_incident.adapters.sql import schema
+from itil_incident.adapters.sql._snapshot import (
+    StoredHistory,
+    decode_snapshot,
+    encode_snapshot,
+    loaded_events,
+)
 from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict, value_to_json
-from itil_incident.adapters.sql.schema import StorageError
+from itil_incident.adapters.sql.schema import SchemaVersionError, StorageError
 from itil_incident.domain.events import DomainEvent, IncidentLogged
 from itil_incident.domain.incident import Incident
 from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
@@ -49,7 +56,25 @@ _HISTORY: Final = {
     .order_by(table.c.version)
     for kind, table in schema.events.items()
 }
+_STORED_HISTORY: Final = {
+    kind: sa.select(table.c.payload)
+    .where(table.c.record_id == sa.bindparam("record_id"),
+           table.c.version <= sa.bindparam("stored"))
+    .order_by(table.c.version)
+    for kind, table in schema.events.items()
+}
 _STATE: Final = {"incident": schema.incidents, "problem": schema.problems}
+#: What a record is read from: its version, workflow and snapshot.
+_SNAPSHOT_COLUMNS: Final = ("id", "version", "workflow_name", "snapshot")
+_SNAPSHOT: Final = {
+    kind: sa.select(*(table.c[name] for name in _SNAPSHOT_COLUMNS))
+    .where(table.c.id == sa.bindparam("record_id"))
+    for kind, table in _STATE.items()
+}
+_TAKEN: Final = {
+    kind: sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+    for kind, table in _STATE.items()
+}
 _INSERT_STATE: Final = {kind: sa.insert(table) for kind, table in _STATE.items()}
 _UPDATE_STATE: Final = {
     kind: sa.update(table).where(table.c.id == sa.bindparam("b_id"),
@@ -61,13 +86,35 @@ _VERSION: Final = {
     for kind, table in _STATE.items()
 }
 _VERSION_LOCKED: Final = {kind: stmt.with_for_update(read=True) for kind, stmt in _VERSION.items()}
-_INSERT_EVENTS: Final = {kind: sa.insert(table) for kind, table in schema.events.items()}
 _DELETE_LINKS: Final = sa.delete(schema.links).where(
     schema.links.c.record_kind == sa.bindparam("kind"),
     schema.links.c.record_id == sa.bindparam("record_id"),
 )
 _INSERT_LINKS: Final = sa.insert(schema.links)
-_INSERT_OUTBOX: Final = sa.insert(schema.outbox)
+
+
+def _json_text(dialect: str) -> sa.ColumnElement[Any]:
+    """A parameter holding JSON text already encoded (one ``json.dumps`` for the event row
+    and the outbox row); PostgreSQL casts it to ``json``."""
+    text = sa.bindparam("payload", type_=sa.Text())
+    return sa.cast(text, sa.JSON) if dialect == "postgresql" else text
+
+
+@functools.cache
+def _insert_events(kind: str, dialect: str) -> sa.Insert:
+    table = schema.events[kind]
+    values: dict[str, Any] = {name: sa.bindparam(name) for name in (
+        "record_id", "version", "name", "at", "actor_id")}
+    values["payload"] = _json_text(dialect)
+    return sa.insert(table).values(values)
+
+
+@functools.cache
+def _insert_outbox(dialect: str) -> sa.Insert:
+    values: dict[str, Any] = {name: sa.bindparam(name) for name in (
+        "record_id", "version", "event_name", "attempts", "idempotency_key")}
+    values["payload"] = _json_text(dialect)
+    return sa.insert(schema.outbox).values(values)
 _PENDING: Final = (
     sa.select(schema.outbox)
     .where(schema.outbox.c.delivered_at.is_(None))
@@ -94,10 +141,19 @@ class OutboxMessage:
 class SqlRepository:
     """Stores incidents and problems in SQLite or PostgreSQL (the Repository port).
 
-    Each record is rebuilt from its stored events (``Incident.from_history``), with the
-    workflow named in its first event; pass ``workflows`` when yours are not the defaults. A
-    ``commit`` writes the state rows, the new events and one outbox message per event in one
-    transaction, after checking each record's expected version.
+    Each record is read from the snapshot of its state row (written with every save; see
+    :mod:`itil_incident.adapters.sql.schema`), with the workflow its row names; pass
+    ``workflows`` when yours are not the defaults. Its events are read the first time
+    something needs them (``timeline()``, notes, SLA stages), from the same database; a
+    record without a usable snapshot is rebuilt from its events (``Incident.from_history``).
+    A ``commit`` writes the state rows (snapshot included), the new events and one outbox
+    message per event in one transaction, after checking each record's expected version.
+
+    The database must hold this library's schema version (:data:`SCHEMA_VERSION`): on its
+    first use the repository checks it and raises
+    :class:`~itil_incident.adapters.sql.SchemaVersionError` for another version, saying to
+    run :func:`~itil_incident.adapters.sql.upgrade_schema`; with ``upgrade=True`` it runs
+    the upgrade itself instead.
 
     ``busy_timeout`` (seconds) bounds how long a write waits for another writer: SQLite's
     busy timeout, PostgreSQL's ``lock_timeout`` for the commit's transaction. On SQLite the
@@ -123,6 +179,7 @@ class SqlRepository:
         workflows: Iterable[Workflow] = (default_incident_workflow(),
                                          default_problem_workflow()),
         busy_timeout: float = 5.0,
+        upgrade: bool = False,
     ) -> None:
         if not isinstance(engine, Engine):
             raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
@@ -139,8 +196,13 @@ class SqlRepository:
             if known is not workflow:
                 raise DefinitionError(f"two workflows are named {workflow.name!r}",
                                       culprit="workflows")
+        if not isinstance(upgrade, bool):
+            raise DefinitionError(f"upgrade must be True or False, got {upgrade!r}",
+                                  culprit="upgrade")
         self._engine = engine
         self._owns_engine = False
+        self._upgrade = upgrade
+        self._schema_checked = False
         self._lock_timeout: str | None = None
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, busy_timeout)
@@ -156,6 +218,7 @@ class SqlRepository:
         workflows: Iterable[Workflow] = (default_incident_workflow(),
                                          default_problem_workflow()),
         busy_timeout: float = 5.0,
+        upgrade: bool = False,
     ) -> SqlRepository:
         """A repository on a new engine for ``url``: ``sqlite:///path/to/desk.db`` or
         ``postgresql+psycopg://user@host/db``. :meth:`close` disposes of the engine."""
@@ -171,7 +234,8 @@ class SqlRepository:
                               ) from missing
         except (sa.exc.ArgumentError, ValueError) as exc:
             raise ValidationError(f"not a usable database URL: {exc}", field="url") from None
-        repository = cls(engine, workflows=workflows, busy_timeout=busy_timeout)
+        repository = cls(engine, workflows=workflows, busy_timeout=busy_timeout,
+                         upgrade=upgrade)
         repository._owns_engine = True
         return repository
 
@@ -188,12 +252,12 @@ class SqlRepository:
     # ----------------------------------------------------------------- reading
 
     def get_incident(self, incident_id: str) -> Incident:
-        """The incident ``incident_id``, rebuilt from its events; NotFoundError if none."""
+        """The incident ``incident_id``, read from its snapshot; NotFoundError if none."""
         with self._reading() as connection:
             return self._load(connection, Incident, incident_id)
 
     def get_problem(self, problem_id: str) -> Problem:
-        """The problem ``problem_id``, rebuilt from its events; NotFoundError if none."""
+        """The problem ``problem_id``, read from its snapshot; NotFoundError if none."""
         with self._reading() as connection:
             return self._load(connection, Problem, problem_id)
 
@@ -266,33 +330,56 @@ class SqlRepository:
             return
         conflict: tuple[str, str, int] | None = None
         try:
+            if self._upgrade and not self._schema_checked:
+                self._upgrade_schema()
+            dialect = self._engine.dialect.name
             with self._engine.connect() as connection:
                 connection = connection.execution_options(**{_WRITE: True})
                 with connection.begin():
                     if self._lock_timeout is not None:  # bounded waits, as on SQLite
                         connection.exec_driver_sql(self._lock_timeout)
-                    # State rows first, in id order (one lock order for every writer); then
+                    if not self._schema_checked:
+                        self._check_schema(connection)
+                    # State rows first, in id order (one lock order for every writer): the new
+                    # records' rows in one statement per kind, then each update; then links,
                     # events and outbox messages, in the order the records were given.
-                    for kind, record in sorted(checked, key=lambda pair: (pair[0], pair[1].id)):
-                        conflict = _write_state(connection, kind, record)
+                    ordered = sorted(checked, key=lambda pair: (pair[0], pair[1].id))
+                    new: dict[str, list[Incident | Problem]] = {}
+                    for kind, record in ordered:
+                        if record.saved_version == 0:
+                            new.setdefault(kind, []).append(record)
+                    for kind, records_of_kind in new.items():
+                        try:
+                            connection.execute(_INSERT_STATE[kind],
+                                               [_state_row(record) for record in records_of_kind])
+                        except sa.exc.IntegrityError:  # an id is taken: all is rolled back
+                            conflict = (kind, "", 0)
+                            raise _ConflictError from None
+                    link_rows: list[dict[str, Any]] = []
+                    for kind, record in ordered:
+                        conflict = _write_state(connection, kind, record, link_rows)
                         if conflict is not None:
                             raise _ConflictError
+                    if link_rows:
+                        connection.execute(_INSERT_LINKS, link_rows)
                     outbox: list[dict[str, Any]] = []
                     event_rows: dict[str, list[dict[str, Any]]] = {}
                     for kind, record in checked:
-                        _write_events(connection, kind, record, outbox,
-                                      event_rows.setdefault(kind, []))
+                        _write_events(kind, record, outbox, event_rows.setdefault(kind, []))
                     for kind, rows in event_rows.items():
                         if rows:
-                            connection.execute(_INSERT_EVENTS[kind], rows)
+                            connection.execute(_insert_events(kind, dialect), rows)
                     if outbox:
-                        connection.execute(_INSERT_OUTBOX, outbox)
+                        connection.execute(_insert_outbox(dialect), outbox)
         except _ConflictError:
             pass
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("commit", exc) from exc
         if conflict is not None:
             kind, record_id, expected = conflict
+            if not record_id:  # which new id was taken?
+                record_id = self._taken_id(kind, [r.id for k, r in checked
+                                                  if k == kind and r.saved_version == 0])
             raise ConcurrencyError(record_id, expected, self._stored_version(kind, record_id))
         for _kind, record in checked:
             record.mark_saved()
@@ -302,16 +389,51 @@ class SqlRepository:
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         try:
+            if self._upgrade and not self._schema_checked:
+                self._upgrade_schema()
             with self._engine.connect() as connection:
+                if not self._schema_checked:
+                    self._check_schema(connection)
                 yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("read", exc) from exc
+
+    def _check_schema(self, connection: Connection) -> None:
+        """Once per repository, in its first transaction: the database holds this library's
+        schema version."""
+        found = schema.check_layout(connection)
+        if found is None:
+            raise StorageError("the schema is missing: call create_schema(engine) (no "
+                               "itil_schema table)")
+        if found != schema.SCHEMA_VERSION:
+            error = schema.version_error(found)
+            if found < schema.SCHEMA_VERSION:
+                error = SchemaVersionError(f"{error}, or build the repository with "
+                                           "SqlRepository(..., upgrade=True)", found=found)
+            raise error
+        self._schema_checked = True
+
+    def _upgrade_schema(self) -> None:
+        """``upgrade=True``: bring an older schema to this library's version, before the
+        first transaction."""
+        from itil_incident.adapters.sql.upgrade import upgrade_schema
+
+        if schema.schema_version(self._engine) is not None:
+            upgrade_schema(self._engine, workflows=tuple(self._workflows.values()))
 
     def _stored_version(self, kind: str, record_id: str) -> int | None:
         with self._reading() as connection:
             found = connection.execute(_VERSION[kind], {"record_id": _column_text(record_id)})
             version = found.scalar()
         return None if version is None else int(version)
+
+    def _taken_id(self, kind: str, ids: list[str]) -> str:
+        """The first of ``ids`` (new records) that is stored already."""
+        keys = {_column_text(record_id): record_id for record_id in ids}
+        with self._reading() as connection:
+            taken = {key for (key,) in connection.execute(_TAKEN[kind], {"ids": list(keys)})}
+        return next((record_id for key, record_id in sorted(keys.items()) if key in taken),
+                    ids[0])
 
     def _history(self, connection: Connection, kind: str, record_id: str) -> list[DomainEvent]:
         rows = connection.execute(_HISTORY[kind], {"record_id": _column_text(record_id)})
@@ -320,13 +442,52 @@ class SqlRepository:
             return []  # another id that reads the same once sanitized
         return history
 
+    def _stored_events(self, kind: str, record_id: str, stored: int) -> list[DomainEvent]:
+        """Versions 1 .. ``stored`` of ``record_id`` (a StoredHistory's loader)."""
+        with self._reading() as connection:
+            rows = connection.execute(_STORED_HISTORY[kind],
+                                      {"record_id": _column_text(record_id), "stored": stored})
+            history = [_decode(payload, record_id) for (payload,) in rows]
+        try:
+            return loaded_events(history, stored, record_id)
+        except ValidationError as exc:
+            raise StorageError(f"the stored history of {record_id} cannot be read: {exc}"
+                               ) from exc
+
     def _load(self, connection: Connection, cls: type[R], record_id: str) -> R:
         kind = "incident" if cls is Incident else "problem"
-        history = self._history(connection, kind, record_id) if isinstance(
-            record_id, str) else []
-        if not history:
-            raise NotFoundError(kind, str(record_id))
-        return self._rebuild(cls, history)
+        if isinstance(record_id, str):
+            row = connection.execute(_SNAPSHOT[kind],
+                                     {"record_id": _column_text(record_id)}).first()
+            if row is not None:
+                record = self._from_row(connection, cls, kind, row)
+                if record.id == record_id:  # not another id that reads the same sanitized
+                    return record
+        raise NotFoundError(kind, str(record_id))
+
+    def _from_row(self, connection: Connection, cls: type[R], kind: str,
+                  row: Sequence[Any]) -> R:
+        """The record of a state row: from its snapshot, or else from its events."""
+        key, version, workflow_name, text = row
+        workflow = self._workflows.get(workflow_name)
+        if workflow is None:
+            raise StorageError(self._unknown_workflow(key, workflow_name))
+        if text is not None:
+            history: StoredHistory[Any] = StoredHistory(
+                functools.partial(self._stored_events, kind, key, version), version)
+            try:
+                record = decode_snapshot(cls, text, workflow, history)
+            except ValidationError as exc:
+                raise StorageError(f"the stored snapshot of {key} cannot be read: {exc}"
+                                   ) from exc
+            if record is not None:
+                history._load = functools.partial(self._stored_events, kind, record.id,
+                                                  version)
+                return record
+        events = self._history(connection, kind, key)
+        if not events:
+            raise StorageError(f"{key} has a state row but no events")
+        return self._rebuild(cls, events)
 
     def _rebuild(self, cls: type[R], history: list[DomainEvent]) -> R:
         first = history[0]
@@ -361,16 +522,14 @@ class SqlRepository:
         statement = _list_statement(kind, shape, limit is not None, order, descending)
         with self._reading() as connection:
             while True:
-                histories: dict[str, list[DomainEvent]] = {}
-                for record_id, payload in connection.execute(statement, page):
-                    histories.setdefault(record_id, []).append(_decode(payload, record_id))
-                batch = sorted((self._rebuild(cls, history) for history in histories.values()),
+                rows = connection.execute(statement, page).all()
+                batch = sorted((self._from_row(connection, cls, kind, row) for row in rows),
                                key=key, reverse=descending)  # type: ignore[arg-type]  # an IncidentQuery is paired with incidents, a ProblemQuery with problems
                 # The SQL filters are exact but for sanitized text; this keeps the result
                 # exactly what the query says.
                 found += [record for record in batch
                           if query.matches(record) and query.is_after_cursor(record)]  # type: ignore[arg-type]  # as above
-                if limit is None or len(found) >= limit or len(histories) < limit:
+                if limit is None or len(found) >= limit or len(rows) < limit:
                     return found[:limit] if limit is not None else found
                 # Some rows matched in SQL but not exactly (sanitized text): read on from the
                 # last row read, in the same order.
@@ -386,9 +545,10 @@ class _ConflictError(Exception):
 # ----------------------------------------------------------------- writing helpers
 
 
-def _write_state(connection: Connection, kind: str, record: Incident | Problem
-                 ) -> tuple[str, str, int] | None:
-    """Insert or update the state row after checking the version; the conflict, if any."""
+def _write_state(connection: Connection, kind: str, record: Incident | Problem,
+                 link_rows: list[dict[str, Any]]) -> tuple[str, str, int] | None:
+    """Check the version of a stored record and update its state row (new records' rows are
+    inserted already); collect the link rows to insert. The conflict, if any."""
     expected = record.saved_version
     key = _column_text(record.id)
     if record.version == expected:
@@ -396,34 +556,27 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem
         if (0 if stored is None else stored) != expected:
             return kind, record.id, expected
         return None
-    row = _incident_row(record) if isinstance(record, Incident) else _problem_row(record)
-    if expected == 0:
-        try:
-            connection.execute(_INSERT_STATE[kind], row)
-        except sa.exc.IntegrityError:  # the id is taken: the whole transaction is rolled back
-            return kind, record.id, expected
-    else:
+    if expected != 0:
+        row = _state_row(record)
         row["b_id"] = row.pop("id")
         row["b_expected"] = expected
         if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
             return kind, record.id, expected
-    if expected != 0:  # a new record has no links yet
         connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
-    link_rows = [{"record_kind": kind, "record_id": key, "relation": relation,
-                  "target_id": _column_text(target)} for relation, target in _links(record)]
-    if link_rows:
-        connection.execute(_INSERT_LINKS, link_rows)
+    # a new record has no links yet; a stored one's were deleted just above
+    link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
+                   "target_id": _column_text(target)} for relation, target in _links(record)]
     return None
 
 
-def _write_events(connection: Connection, kind: str, record: Incident | Problem,
-                  outbox: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+def _write_events(kind: str, record: Incident | Problem, outbox: list[dict[str, Any]],
+                  rows: list[dict[str, Any]]) -> None:
     pending = record.pending_events()
     if not pending:
         return
     key = _column_text(record.id)
     for event in pending:
-        payload = event_to_dict(event)
+        payload = json.dumps(event_to_dict(event))
         rows.append({"record_id": key, "version": event.version, "name": event.name,
                      "at": event.at, "actor_id": _column_text(event.actor.id),
                      "payload": payload})
@@ -447,6 +600,10 @@ def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:
     for child_id in record.child_ids:
         found[("child", child_id)] = None
     return found
+
+
+def _state_row(record: Incident | Problem) -> dict[str, Any]:
+    return _incident_row(record) if isinstance(record, Incident) else _problem_row(record)
 
 
 def _incident_row(incident: Incident) -> dict[str, Any]:
@@ -477,6 +634,7 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "updated_at": incident.updated_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
+        "snapshot": encode_snapshot(incident),
     }
 
 
@@ -504,6 +662,7 @@ def _problem_row(problem: Problem) -> dict[str, Any]:
         "updated_at": problem.updated_at,
         "resolved_at": problem.resolved_at,
         "closed_at": problem.closed_at,
+        "snapshot": encode_snapshot(problem),
     }
 
 
@@ -576,10 +735,10 @@ def _order_column(table: sa.Table, order: str) -> sa.Column[Any]:
 @functools.cache
 def _list_statement(kind: str, shape: tuple[str, ...], limited: bool, order: str = "id",
                     descending: bool = False) -> sa.Select[Any]:
-    """The events of the records matching the filters named in ``shape`` (one statement per
-    shape and order, built once): ``SELECT record_id, payload ... ORDER BY record_id,
-    version``. With a limit, the matching ids are the first ones in ``order`` (an index on
-    (column, id) serves it); the records are put in that order once rebuilt."""
+    """The snapshot rows of the records matching the filters named in ``shape`` (one
+    statement per shape and order, built once). With a limit, they are the first ones in
+    ``order`` (an index on (column, id) serves it); without, the records are sorted once
+    read."""
     table = _STATE[kind]
     c = table.c
     column = _order_column(table, order)
@@ -606,17 +765,17 @@ def _list_statement(kind: str, shape: tuple[str, ...], limited: bool, order: str
                                      c.description_search.like(pattern, escape=_ESCAPE)))
         elif name in ("assignment_group", "assignee", "service", "is_open", "known_error"):
             conditions.append(c[name] == sa.bindparam(name))
-    matching = sa.select(c.id).where(*conditions)
-    if limited:  # the first ones in order; otherwise the records are sorted once rebuilt
+    snapshots = [c[name] for name in _SNAPSHOT_COLUMNS]
+    # Text search: SQLite scans the narrow covering index of the search columns for the ids,
+    # then reads their rows (a scan of the table's wide rows would cost more).
+    matching = sa.select(*([c.id] if "text" in shape else snapshots)).where(*conditions)
+    if limited:  # the first ones in order; otherwise the records are sorted once read
         columns = [c.id] if order == "id" else [column, c.id]
         matching = matching.order_by(*(col.desc() if descending else col for col in columns))
         matching = matching.limit(sa.bindparam("limit"))
-    history = schema.events[kind]
-    return (
-        sa.select(history.c.record_id, history.c.payload)
-        .where(history.c.record_id.in_(matching.scalar_subquery()))
-        .order_by(history.c.record_id, history.c.version)
-    )
+    if "text" in shape:
+        return sa.select(*snapshots).where(c.id.in_(matching.scalar_subquery()))
+    return matching
 
 
 def _pattern(text: str) -> str:

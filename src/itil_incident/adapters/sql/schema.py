@@ -18,7 +18,12 @@ Tables (all prefixed ``itil_`` to live beside a host's own tables):
   (the lease of the relay delivering it), ``attempts``, ``next_attempt_at`` (NULL: due now),
   ``last_error``, ``delivered_at``, and ``parked_at`` (set once it failed for good: it waits
   for a re-drive and blocks nothing else).
-- ``itil_schema``: one row holding the schema version (:data:`SCHEMA_VERSION`).
+- ``itil_schema``: one row holding the schema version (:data:`SCHEMA_VERSION`); see
+  :mod:`itil_incident.adapters.sql.upgrade` for the versions and the upgrade path.
+
+Version 2 adds the ``snapshot`` column of the state rows (the record's current state as JSON
+text, read without folding its events; NULL means "fold the events") and two composite
+indexes, ``(assignment_group, status, id)`` and ``(is_open, priority_level, id)``.
 
 Derived text columns hold the text with NUL (U+0000) and lone surrogates replaced by U+FFFD,
 since PostgreSQL text cannot hold them; the events keep the exact text. The ``*_search``
@@ -43,6 +48,7 @@ from itil_incident.errors import ItilIncidentError
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SchemaVersionError",
     "StorageError",
     "create_schema",
     "events",
@@ -58,7 +64,7 @@ __all__ = [
 ]
 
 #: The version of the schema this library reads and writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 
 class StorageError(ItilIncidentError):
@@ -67,6 +73,21 @@ class StorageError(ItilIncidentError):
 
     Nothing was stored when a write raises it. ``__cause__`` is the driver's error, if any.
     """
+
+
+class SchemaVersionError(StorageError):
+    """The database holds a schema this library cannot use as it is: an older version (run
+    :func:`~itil_incident.adapters.sql.upgrade_schema`), a newer one (upgrade the library),
+    or tables of an unknown layout.
+
+    ``found`` is the version the database records (None when it records none), ``expected``
+    the version of this library (:data:`SCHEMA_VERSION`).
+    """
+
+    def __init__(self, message: str, *, found: int | None, expected: int = SCHEMA_VERSION) -> None:
+        super().__init__(message)
+        self.found = found
+        self.expected = expected
 
 
 metadata: Final = sa.MetaData()
@@ -112,6 +133,8 @@ incidents: Final = sa.Table(
     sa.Column("updated_at", _Instant, nullable=False),
     sa.Column("resolved_at", _Instant),
     sa.Column("closed_at", _Instant),
+    # version 2: the current state, read without folding the events (NULL: fold them)
+    sa.Column("snapshot", sa.Text),
 )
 sa.Index("ix_itil_incidents_status", incidents.c.status, incidents.c.id)
 sa.Index("ix_itil_incidents_priority", incidents.c.priority_level, incidents.c.id)
@@ -128,6 +151,12 @@ sa.Index("ix_itil_incidents_updated_at", incidents.c.updated_at, incidents.c.id)
 # table. PostgreSQL seeks the trigram indexes.
 sa.Index("ix_itil_incidents_text", incidents.c.title_search, incidents.c.description_search,
          incidents.c.id).ddl_if(dialect="sqlite")
+# version 2: the common combined filters (a group's queue by status; open ones by priority),
+# seeked on both columns and read in id order without a sort.
+sa.Index("ix_itil_incidents_group_status", incidents.c.assignment_group, incidents.c.status,
+         incidents.c.id)
+sa.Index("ix_itil_incidents_open_priority", incidents.c.is_open, incidents.c.priority_level,
+         incidents.c.id)
 _trigram("ix_itil_incidents_title_trgm", incidents.c.title_search)
 _trigram("ix_itil_incidents_description_trgm", incidents.c.description_search)
 
@@ -156,6 +185,8 @@ problems: Final = sa.Table(
     sa.Column("updated_at", _Instant, nullable=False),
     sa.Column("resolved_at", _Instant),
     sa.Column("closed_at", _Instant),
+    # version 2: as for incidents
+    sa.Column("snapshot", sa.Text),
 )
 sa.Index("ix_itil_problems_status", problems.c.status, problems.c.id)
 sa.Index("ix_itil_problems_service", problems.c.service, problems.c.id)
@@ -244,29 +275,104 @@ sa.event.listen(
 )
 
 
+#: The tables of the first released schema (version 1).
+V1_TABLES: Final = ("itil_incidents", "itil_problems", "itil_incident_events",
+                    "itil_problem_events", "itil_links", "itil_outbox", "itil_schema")
+#: The columns added to the state rows by version 2.
+V2_STATE_COLUMNS: Final = ("snapshot",)
+
+
 def create_schema(engine: Engine) -> None:
     """Create every table and index that does not exist yet, and the version row.
 
-    Safe to call on every start. Raises :class:`StorageError` when the database holds another
-    schema version than this library's.
+    Safe to call on every start. Raises :class:`SchemaVersionError`, creating nothing, when
+    the database holds another schema version than this library's (an older one: run
+    :func:`~itil_incident.adapters.sql.upgrade_schema`) or tables of an unknown layout.
     """
+    try:
+        with engine.connect() as connection:
+            found = check_layout(connection)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the schema version: {exc}") from exc
+    if found is not None and found != SCHEMA_VERSION:
+        raise version_error(found)
     try:
         metadata.create_all(engine)
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"cannot create the schema: {exc}") from exc
     found = schema_version(engine)
     if found != SCHEMA_VERSION:
-        raise StorageError(f"the database holds schema version {found}; this library "
-                           f"uses version {SCHEMA_VERSION}")
+        raise version_error(found)
 
 
 def schema_version(engine: Engine) -> int | None:
     """The schema version recorded in the database, or None when there is no schema."""
     try:
         with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(schema_info.name, schema_info.schema):
-                return None
-            found = connection.execute(sa.select(sa.func.max(schema_info.c.version))).scalar()
+            return recorded_version(connection)
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"cannot read the schema version: {exc}") from exc
-    return None if found is None else int(found)
+
+
+def recorded_version(connection: sa.Connection) -> int | None:
+    """The version in ``itil_schema`` (None when the table is missing); SchemaVersionError
+    when the table holds no row or several."""
+    if not sa.inspect(connection).has_table(schema_info.name, schema_info.schema):
+        return None
+    found = [int(version) for (version,) in connection.execute(sa.select(schema_info.c.version))]
+    if len(found) != 1:
+        raise SchemaVersionError(f"{schema_info.name} must hold one version row, it holds "
+                                 f"{sorted(found)}: an unknown layout", found=None)
+    return found[0]
+
+
+def check_layout(connection: sa.Connection) -> int | None:
+    """The schema version of the database after checking that its tables are that version's:
+    None for a database without any of this library's tables; SchemaVersionError for tables
+    of an unknown layout (some missing, the state rows' columns not those of the version)."""
+    inspector = sa.inspect(connection)
+    present = set(inspector.get_table_names(schema=schema_info.schema))
+    version = recorded_version(connection)
+    if version is None:
+        ours = sorted(present & set(metadata.tables) | present & set(V1_TABLES))
+        if ours:
+            raise SchemaVersionError(f"the database holds {', '.join(ours)} but no schema "
+                                     f"version ({schema_info.name}): an unknown layout",
+                                     found=None)
+        return None
+    if version > SCHEMA_VERSION:
+        return version
+    if version < 1:
+        raise SchemaVersionError(f"the database records schema version {version}: an "
+                                 "unknown layout", found=version)
+    required = set(V1_TABLES) if version == 1 else set(metadata.tables)
+    missing = sorted(required - present)
+    if missing:
+        raise SchemaVersionError(f"the database records schema version {version} but lacks "
+                                 f"{', '.join(missing)}: an unknown layout", found=version)
+    for table in (incidents, problems):
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        expected = set(table.c.keys())
+        if version == 1:
+            expected -= set(V2_STATE_COLUMNS)
+        if columns != expected:
+            odd = sorted(columns ^ expected)
+            raise SchemaVersionError(f"{table.name} is not as schema version {version} has it "
+                                     f"(columns {', '.join(odd)}): an unknown layout",
+                                     found=version)
+    return version
+
+
+def version_error(found: int | None) -> SchemaVersionError:
+    """The error for a database of schema version ``found`` (not this library's)."""
+    if found is None:
+        return SchemaVersionError("the database has no schema: call create_schema(engine)",
+                                  found=None)
+    if found > SCHEMA_VERSION:
+        return SchemaVersionError(f"the database holds schema version {found}, newer than "
+                                  f"this library's version {SCHEMA_VERSION}: upgrade "
+                                  "itil-incident to use it", found=found)
+    return SchemaVersionError(f"the database holds schema version {found}; this library uses "
+                              f"version {SCHEMA_VERSION}: run "
+                              "itil_incident.adapters.sql.upgrade_schema(engine) once to "
+                              "upgrade it (back it up first)", found=found)
