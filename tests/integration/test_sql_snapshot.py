@@ -3,6 +3,7 @@ gives, and a record read from its snapshot reads its events only when something 
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from itil_incident import (
 )
 from itil_incident.adapters.sql import SqlRepository, create_schema, metadata
 from itil_incident.adapters.sql._snapshot import StoredHistory, decode_snapshot, encode_snapshot
+from itil_incident.adapters.sql.codec import event_json, event_to_dict
 from itil_incident.domain.events import DomainEvent, IncidentEvent
 from itil_incident.testing import FrozenClock, make_desk
 from itil_incident.testing import strategies as its
@@ -81,6 +83,8 @@ def test_the_snapshot_of_an_incident_equals_the_fold_of_its_events(incident: Inc
     assert reads == []  # nothing above needed the events
     assert loaded.timeline() == folded.timeline()
     assert loaded.notes == folded.notes
+    for event in incident.timeline():  # the repository's encoder writes the codec's text
+        assert event_json(event) == json.dumps(event_to_dict(event))
     assert loaded.status_since == folded.status_since
     assert reads == [incident.version]  # read once
 
@@ -96,6 +100,8 @@ def test_the_snapshot_of_a_problem_equals_the_fold_of_its_events(problem: Proble
     assert loaded is not None
     assert loaded.snapshot() == folded.snapshot()
     assert loaded.timeline() == folded.timeline()
+    for event in problem.timeline():
+        assert event_json(event) == json.dumps(event_to_dict(event))
 
 
 def test_a_new_event_on_a_record_read_from_its_snapshot_does_not_read_the_stored_ones(

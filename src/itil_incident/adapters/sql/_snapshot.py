@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -101,7 +102,7 @@ def _encode_value(value: Any) -> str | None:
         return None
     text = _VALUE_TEXTS.get(value)
     if text is None:
-        text = json.dumps(value_to_json(value, "snapshot"), ensure_ascii=False)
+        text = json.dumps(value_to_json(value, "snapshot"))
         if len(_VALUE_TEXTS) >= _CACHE_LIMIT:
             _VALUE_TEXTS.clear()
         _VALUE_TEXTS[value] = text
@@ -147,7 +148,9 @@ def _decode_any(data: Any) -> Any:
 
 
 class _Layout:
-    """The public fields of an entity class, in order, with the format tag of its snapshots."""
+    """The public fields of an entity class, in order, with the format tag of its snapshots
+    and a decoder written out once for them (straight-line code, as attrs writes
+    ``__init__``: a loop over the fields costs twice as much)."""
 
     def __init__(self, cls: type[Incident | Problem]) -> None:
         hints = typing.get_type_hints(cls, localns={"Workflow": Workflow})
@@ -157,18 +160,93 @@ class _Layout:
         digest = hashlib.sha256(shape.encode()).hexdigest()[:12]
         self.tag = f"{cls.__name__.lower()}/{digest}"
         self.cls = cls
+        self.fill = self._filler()
+        self.dump = self._dumper()
+
+    def _dumper(self) -> Callable[[Any], list[Any]]:
+        """``dump(record)``: the snapshot's values, tag first."""
+        items = []
+        namespace: dict[str, Any] = {"_tag": self.tag, "_datetime": datetime, "_UTC": UTC,
+                                     "_texts": _VALUE_TEXTS}
+        for index, field in enumerate(self.fields):
+            namespace[f"e{index}"] = field.encode
+            get = f"record.{field.name}"
+            plain = _plain_type(field.hint)
+            if plain is not None:
+                namespace[f"t{index}"] = plain[0]
+                items.append(f"{get} if type({get}) is t{index} or {get} is None "
+                             f"else e{index}({get})")
+            elif field.encode is _encode_instant:
+                items.append(f"{get}.isoformat() if type({get}) is _datetime and "
+                             f"{get}.tzinfo is _UTC else e{index}({get})")
+            elif field.encode is _encode_value:
+                items.append(f"_texts.get({get}) or e{index}({get})")
+            else:
+                items.append(f"e{index}({get})")
+        body = ",\n        ".join(["_tag", *items])
+        exec(f"def dump(record):\n    return [\n        {body}]", namespace)  # as above
+        dump: Callable[[Any], list[Any]] = namespace["dump"]
+        return dump
+
+    def _filler(self) -> Callable[[Any, list[Any]], None]:
+        """``fill(record, values)``: decode, check and set every field from ``values`` (the
+        snapshot's values after the tag)."""
+        lines = ["def fill(record, values):"]
+        namespace: dict[str, Any] = {"_slow": _slow_field, "_instant": _decode_instant,
+                                     "_values": _VALUES, "_value": _decode_value}
+        for index, field in enumerate(self.fields):
+            if not field.name.isidentifier():  # pragma: no cover - attrs guarantees it
+                raise TypeError(f"unexpected field name {field.name!r}")
+            namespace[f"f{index}"] = field
+            plain = _plain_type(field.hint)
+            lines.append(f"    v = values[{index}]")
+            if plain is not None:
+                kind, optional = plain
+                namespace[f"t{index}"] = kind
+                test = f"type(v) is not t{index}"
+                if optional:
+                    test = f"v is not None and {test}"
+                lines.append(f"    if {test}: v = _slow(f{index}, v)")
+            elif field.decode is _decode_instant:
+                lines.append("    if v is not None: v = _instant(v)")
+            elif field.decode is _decode_value:
+                lines.append("    if v is not None: "
+                             "v = (_values.get(v) if type(v) is str else None) or _value(v)")
+                lines.append(f"    if not f{index}.check(v): v = _slow(f{index}, v)")
+            else:
+                lines.append(f"    v = _slow(f{index}, v)")
+            lines.append(f"    record.{field.name} = v")
+        exec("\n".join(lines), namespace)  # names come from attrs fields, checked above
+        fill: Callable[[Any, list[Any]], None] = namespace["fill"]
+        return fill
 
 
+def _plain_type(hint: Any) -> tuple[type, bool] | None:
+    """(str, int or bool; whether None is allowed) for a plain field, else None."""
+    arguments = typing.get_args(hint)
+    optional = type(None) in arguments
+    core = [a for a in arguments if a is not type(None)] if arguments else [hint]
+    if len(core) == 1 and core[0] in (str, int, bool) and typing.get_origin(hint) in (
+            None, typing.Union, types.UnionType):
+        return core[0], optional
+    return None
+
+
+def _slow_field(field: _Field, data: Any) -> Any:
+    """Decode and check one value the general way (or raise ValidationError)."""
+    value = field.decode(data)
+    if not field.check(value):
+        raise ValidationError(f"{field.name} cannot be {value!r}", field="snapshot")
+    return value
+
+
+_dumps: Final = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 _LAYOUTS: Final = {Incident: _Layout(Incident), Problem: _Layout(Problem)}
 
 
 def encode_snapshot(record: Incident | Problem) -> str:
     """The snapshot text of ``record``'s current state."""
-    layout = _LAYOUTS[type(record)]
-    values: list[Any] = [layout.tag]
-    for field in layout.fields:
-        values.append(field.encode(getattr(record, field.name)))
-    return json.dumps(values, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _dumps(_LAYOUTS[type(record)].dump(record))
 
 
 def decode_snapshot(cls: type[R], text: object, workflow: Workflow,
@@ -200,12 +278,8 @@ def decode_snapshot(cls: type[R], text: object, workflow: Workflow,
         raise ValidationError(f"a snapshot holds {len(values) - 1} values for "
                               f"{len(fields)} fields", field="snapshot")
     record: R = cls.__new__(cls)
-    for field, data in zip(fields, values[1:], strict=True):
-        value = field.decode(data)
-        if not field.check(value):
-            raise ValidationError(f"{cls.__name__}.{field.name} cannot be {value!r}",
-                                  field="snapshot")
-        setattr(record, field.name, value)
+    del values[0]
+    layout.fill(record, values)
     if history.stored != record.version:
         return None  # the row moved on without its snapshot (a host's own write)
     record._workflow = workflow

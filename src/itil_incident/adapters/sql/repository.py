@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from itil_incident.adapters.sql._snapshot import (
     encode_snapshot,
     loaded_events,
 )
-from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict, value_to_json
+from itil_incident.adapters.sql.codec import event_from_dict, event_json, value_to_json
 from itil_incident.adapters.sql.schema import SchemaVersionError, StorageError
 from itil_incident.domain.events import DomainEvent, IncidentLogged
 from itil_incident.domain.incident import Incident
@@ -576,7 +575,7 @@ def _write_events(kind: str, record: Incident | Problem, outbox: list[dict[str, 
         return
     key = _column_text(record.id)
     for event in pending:
-        payload = json.dumps(event_to_dict(event))
+        payload = event_json(event)
         rows.append({"record_id": key, "version": event.version, "name": event.name,
                      "at": event.at, "actor_id": _column_text(event.actor.id),
                      "payload": payload})
