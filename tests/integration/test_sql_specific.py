@@ -35,6 +35,7 @@ from itil_incident import (
     Incident,
     IncidentOrder,
     IncidentQuery,
+    LinkKind,
     NotFoundError,
     Priority,
     ProblemOrder,
@@ -835,6 +836,27 @@ def test_the_links_table_holds_every_current_link(make: MakeRepository) -> None:
     assert ("incident", child, "parent", parent) not in {
         (r["record_kind"], r["record_id"], r["relation"], r["target_id"])
         for r in rows(repository, "itil_links")}
+
+
+def test_links_changed_and_changed_back_on_one_loaded_record_are_stored_each_time(
+        make: MakeRepository) -> None:
+    repository = make()
+    desk, clock = desk_on(repository)
+    incident_id = desk.log_incident(actor=ALICE, title="VPN drops").id
+    incident = repository.get_incident(incident_id)
+
+    def stored() -> set[str]:
+        return {r["target_id"] for r in rows(repository, "itil_links")}
+
+    incident.add_link(LinkKind.RELATED_CHANGE, "CHG0001", actor=ALICE, at=clock.now())
+    repository.commit([incident])
+    assert stored() == {"CHG0001"}
+    incident.remove_link(LinkKind.RELATED_CHANGE, "CHG0001", actor=ALICE, at=clock.now())
+    repository.commit([incident])
+    assert stored() == set()
+    incident.add_note("No link change.", actor=ALICE, at=clock.now())
+    repository.commit([incident])
+    assert stored() == set()
 
 
 # ----------------------------------------------------------------- workflows and errors

@@ -297,12 +297,14 @@ class StoredHistory(list[E]):
     otherwise).
     """
 
-    __slots__ = ("_load", "stored")
+    __slots__ = ("_load", "links", "stored")
 
     def __init__(self, load: Callable[[], list[E]], stored: int) -> None:
         super().__init__()
         self._load: Callable[[], list[E]] | None = load
         self.stored = stored
+        #: The record's link rows when it was read (set by the repository; None: unknown).
+        self.links: object = None
 
     def _fill(self) -> None:
         load = self._load

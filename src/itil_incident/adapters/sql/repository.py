@@ -382,6 +382,8 @@ class SqlRepository:
             raise ConcurrencyError(record_id, expected, self._stored_version(kind, record_id))
         for _kind, record in checked:
             record.mark_saved()
+            if isinstance(record._history, StoredHistory):
+                record._history.links = _links(record)  # what the link rows now hold
 
     # ----------------------------------------------------------------- internals
 
@@ -482,6 +484,7 @@ class SqlRepository:
             if record is not None:
                 history._load = functools.partial(self._stored_events, kind, record.id,
                                                   version)
+                history.links = _links(record)
                 return record
         events = self._history(connection, kind, key)
         if not events:
@@ -555,16 +558,20 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem,
         if (0 if stored is None else stored) != expected:
             return kind, record.id, expected
         return None
+    links = _links(record)
     if expected != 0:
         row = _state_row(record)
         row["b_id"] = row.pop("id")
         row["b_expected"] = expected
         if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
             return kind, record.id, expected
+        history = record._history
+        if isinstance(history, StoredHistory) and history.links == links:
+            return None  # its links are those it was read with: the stored rows hold
         connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
     # a new record has no links yet; a stored one's were deleted just above
     link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
-                   "target_id": _column_text(target)} for relation, target in _links(record)]
+                   "target_id": _column_text(target)} for relation, target in links]
     return None
 
 
