@@ -11,6 +11,7 @@ skipped with a reason when ``ITIL_INCIDENT_POSTGRES_URL`` is unset).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from itil_incident.adapters.sql import (
     StorageError,
     create_schema,
     event_to_dict,
+    fill_snapshots,
     schema_version,
     upgrade_schema,
 )
@@ -392,6 +394,36 @@ def test_records_of_a_workflow_the_upgrade_was_not_given_keep_no_snapshot_and_st
         filled = connection.exec_driver_sql(
             "SELECT count(*) FROM itil_incidents WHERE snapshot IS NOT NULL").scalar()
     assert filled == 1  # its next save writes it
+
+
+def documented_ddl(dialect: str) -> list[str]:
+    """The statements of the ``sql title="<dialect>"`` block of docs/how-to/upgrading.md,
+    without its BEGIN and COMMIT."""
+    text = (Path(__file__).parents[2] / "docs" / "how-to" / "upgrading.md").read_text()
+    (block,) = re.findall(rf'```sql title="{dialect}"\n(.*?)```', text, re.DOTALL)
+    statements = [line.strip().rstrip(";") for line in block.splitlines() if line.strip()]
+    return [s for s in statements if s not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
+
+
+def test_the_documented_ddl_and_fill_snapshots_upgrade_a_v1_database(
+        make_engine: MakeEngine) -> None:
+    engine, incidents, problems, _outbox = v1_database(make_engine)
+    with pytest.raises(SchemaVersionError):
+        fill_snapshots(engine)  # not before the DDL
+    with engine.begin() as connection:
+        for statement in documented_ddl(engine.dialect.name):
+            connection.exec_driver_sql(statement)
+    assert upgrade_schema(engine) == ()  # the layout is version 2's: nothing left to do
+    repository = SqlRepository(engine)
+    assert [i.snapshot() for i in repository.list_incidents(IncidentQuery())] == [
+        i.snapshot() for i in incidents]  # no snapshot yet: folded from the events
+    assert fill_snapshots(engine) == len(incidents) + len(problems)
+    assert fill_snapshots(engine) == 0
+    reader = SqlRepository(engine)
+    assert [p.snapshot() for p in reader.list_problems(ProblemQuery())] == [
+        p.snapshot() for p in problems]
+    assert [i.snapshot() for i in reader.list_incidents(IncidentQuery())] == [
+        i.snapshot() for i in incidents]
 
 
 # ----------------------------------------------------------------- the contract, upgraded

@@ -52,7 +52,7 @@ from itil_incident.adapters.sql.schema import (
     metadata,
     schema_version,
 )
-from itil_incident.adapters.sql.upgrade import upgrade_schema
+from itil_incident.adapters.sql.upgrade import fill_snapshots, upgrade_schema
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -68,6 +68,7 @@ __all__ = [
     "create_schema",
     "event_from_dict",
     "event_to_dict",
+    "fill_snapshots",
     "metadata",
     "schema_version",
     "upgrade_schema",

@@ -50,7 +50,7 @@ from itil_incident.domain.problem_events import ProblemOpened
 from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import DefinitionError, ItilIncidentError
 
-__all__ = ["upgrade_schema"]
+__all__ = ["fill_snapshots", "upgrade_schema"]
 
 #: Records whose snapshot a step fills per statement.
 _BATCH: Final = 500
@@ -108,11 +108,7 @@ def upgrade_schema(engine: Engine, *, workflows: Iterable[Workflow] = (
     if not isinstance(engine, Engine):
         raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
                               culprit="engine")
-    known: dict[str, Workflow] = {}
-    for workflow in workflows:
-        if not isinstance(workflow, Workflow):
-            raise DefinitionError(f"not a Workflow: {workflow!r}", culprit="workflows")
-        known.setdefault(workflow.name, workflow)
+    known = _known(workflows)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, 30.0)
     reached: list[int] = []
@@ -133,6 +129,46 @@ def upgrade_schema(engine: Engine, *, workflows: Iterable[Workflow] = (
                                f"database is unchanged: {exc}") from exc
         reached.append(step.version)
     return tuple(reached)
+
+
+def fill_snapshots(engine: Engine, *, workflows: Iterable[Workflow] = (
+        default_incident_workflow(), default_problem_workflow())) -> int:
+    """Write the snapshot of every stored record that has none (a host that applied the
+    version-2 DDL in its own migrations runs this once after them; ``upgrade_schema`` does it
+    in its step); the number of records written. Records of a workflow not in ``workflows``
+    keep none (they are read by folding their events until their next save).
+
+    Raises :class:`~itil_incident.adapters.sql.SchemaVersionError` unless the database is at
+    this library's schema version, :class:`~itil_incident.adapters.sql.StorageError` when a
+    history cannot be folded (nothing is written then).
+    """
+    if not isinstance(engine, Engine):
+        raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
+                              culprit="engine")
+    known = _known(workflows)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, 30.0)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                found = schema.check_layout(connection)
+                if found != schema.SCHEMA_VERSION:
+                    raise schema.version_error(found)
+                return (_fill_snapshots(connection, "incident", Incident, known)
+                        + _fill_snapshots(connection, "problem", Problem, known))
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"filling the snapshots failed, nothing was written: {exc}"
+                           ) from exc
+
+
+def _known(workflows: Iterable[Workflow]) -> dict[str, Workflow]:
+    known: dict[str, Workflow] = {}
+    for workflow in workflows:
+        if not isinstance(workflow, Workflow):
+            raise DefinitionError(f"not a Workflow: {workflow!r}", culprit="workflows")
+        known.setdefault(workflow.name, workflow)
+    return known
 
 
 def _locked_version(connection: Connection) -> int:
@@ -164,8 +200,8 @@ def _apply(connection: Connection, step: _Step, workflows: dict[str, Workflow]) 
 
 
 def _fill_snapshots(connection: Connection, kind: str, cls: type[Incident | Problem],
-                    workflows: dict[str, Workflow]) -> None:
-    """Write the snapshot of every record (of a known workflow) that has none."""
+                    workflows: dict[str, Workflow]) -> int:
+    """Write the snapshot of every record (of a known workflow) that has none; how many."""
     state = schema.incidents if kind == "incident" else schema.problems
     events = schema.events[kind]
     names = list(workflows)
@@ -179,10 +215,11 @@ def _fill_snapshots(connection: Connection, kind: str, cls: type[Incident | Prob
     update = (sa.update(state).where(state.c.id == sa.bindparam("b_id"))
               .values(snapshot=sa.bindparam("b_snapshot")))
     after = ""
+    written = 0
     while True:
         ids: Sequence[str] = connection.execute(pending, {"after": after}).scalars().all()
         if not ids:
-            return
+            return written
         after = ids[-1]
         grouped: dict[str, list[object]] = {}
         for record_id, payload in connection.execute(history, {"ids": list(ids)}):
@@ -192,6 +229,7 @@ def _fill_snapshots(connection: Connection, kind: str, cls: type[Incident | Prob
                 for record_id, payloads in grouped.items()]
         if rows:
             connection.execute(update, rows)
+            written += len(rows)
 
 
 def _fold(cls: type[Incident | Problem], record_id: str, payloads: list[object],
