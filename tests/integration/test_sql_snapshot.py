@@ -3,7 +3,9 @@ gives, and a record read from its snapshot reads its events only when something 
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -122,6 +124,22 @@ def test_a_new_event_on_a_record_read_from_its_snapshot_does_not_read_the_stored
     assert reads == [2]
     with pytest.raises(TypeError, match="append-only"):
         loaded._history.insert(0, event)
+
+
+def test_a_stored_history_compares_copies_and_pickles_as_its_events() -> None:
+    desk = make_desk()
+    stored = desk.log_incident(actor=ALICE, title="VPN drops")
+    events = list(stored.timeline())
+    fresh = history_of(tuple(events), [])
+    assert (fresh != events) is False  # read before comparing
+    assert fresh == events
+    copied = pickle.loads(pickle.dumps(history_of(tuple(events), [])))
+    assert type(copied) is list
+    assert copied == events
+    loaded = decode_snapshot(Incident, encode_snapshot(stored), stored.workflow,
+                             history_of(tuple(events), []))
+    assert loaded is not None
+    assert copy.copy(loaded._history) == events
 
 
 # ----------------------------------------------------------------- through SQLite

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import types
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +49,7 @@ R = TypeVar("R", Incident, Problem)
 E = TypeVar("E", bound=DomainEvent)
 
 _PLAIN: Final = frozenset({str, int, bool, type(None)})
+_FILLING: Final = threading.Lock()
 _CACHE_LIMIT: Final = 4096
 
 
@@ -309,9 +311,11 @@ class StoredHistory(list[E]):
     def _fill(self) -> None:
         load = self._load
         if load is not None:
-            events = load()
-            super().__setitem__(slice(0, 0), events)
-            self._load = None
+            events = load()  # two threads may both read: the first to finish fills
+            with _FILLING:
+                if self._load is not None:
+                    super().__setitem__(slice(0, 0), events)
+                    self._load = None
 
     @property
     def loaded(self) -> bool:
@@ -353,7 +357,15 @@ class StoredHistory(list[E]):
             other._fill()
         return super().__eq__(other)
 
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     __hash__ = None  # a list is unhashable
+
+    def __reduce__(self) -> tuple[type[list[E]], tuple[list[E]]]:
+        """Copied or pickled as a plain list of every event (never with its loader)."""
+        self._fill()
+        return list, (list(super().__iter__()),)
 
     def __repr__(self) -> str:
         self._fill()
