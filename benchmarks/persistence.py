@@ -29,8 +29,9 @@ Three measurements per engine:
     starts from an empty schema; the variants rotate over ``--repeats`` rounds; medians.
 ``one command`` (``--commands`` per variant, history length and commit setting)
     ``desk``: ``ServiceDesk.add_work_note`` (over the repository, ``FrozenClock``,
-    ``NullNotifier``) on an incident stored earlier: it loads the incident (reads its events
-    and rebuilds it), checks, records the event, then commits the state row (every column),
+    ``NullNotifier``) on an incident stored earlier: it loads the incident (reads its state
+    row and decodes its snapshot; schema version 2), checks, records the event, then commits
+    the state row (every column, the new snapshot included),
     the event row and the outbox row in one transaction, after the version check. ``load``:
     ``repository.get_incident`` alone, the read half of ``desk``. ``raw``: one transaction
     with the driver doing the least equivalent work: read the version and status, insert the

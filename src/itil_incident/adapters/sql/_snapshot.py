@@ -6,11 +6,12 @@ checks it), and a record whose snapshot is missing, or was written by a library 
 :class:`~itil_incident.Incident` had other fields, is rebuilt from its events instead.
 
 The text is a JSON array: a format tag naming the class and a fingerprint of its fields and
-their types, then one value per public field in declaration order. Values take the codec's
-JSON forms (:func:`~itil_incident.adapters.sql.codec.value_to_json`), but for three shortcuts
-chosen by the field's type: an instant is its ISO 8601 text (UTC), a value object (Actor,
-Priority, ...) is the JSON text of its codec form (decoded once per distinct text, then shared:
-value objects are immutable), and a plain JSON scalar is itself.
+their types, then one value per public field in declaration order, chosen by the field's
+type: text, an integer or a flag is itself; an instant is its ISO 8601 text (UTC); the custom
+attributes are an object of the codec's forms
+(:func:`~itil_incident.adapters.sql.codec.value_to_json`); anything else (a value object, an
+enum member, a tuple) is the JSON text of its codec form, decoded once per distinct text and
+field and then shared (these values are immutable).
 
 A record read from its snapshot holds a :class:`StoredHistory`: its events are read from the
 database the first time something needs them (the timeline, notes, SLA stages); new events
@@ -31,7 +32,6 @@ from typing import Any, Final, SupportsIndex, TypeVar, overload
 import attrs
 
 from itil_incident.adapters.sql.codec import (
-    _VALUE_TYPES,
     _checker,
     _instant,
     value_from_json,
@@ -48,39 +48,100 @@ __all__ = ["StoredHistory", "decode_snapshot", "encode_snapshot"]
 R = TypeVar("R", Incident, Problem)
 E = TypeVar("E", bound=DomainEvent)
 
-_PLAIN: Final = frozenset({str, int, bool, type(None)})
 _FILLING: Final = threading.Lock()
 _CACHE_LIMIT: Final = 4096
+_MISS: Final = object()
 
 
 class _Field:
-    """How one public field of an entity class is written and read."""
+    """How one public field of an entity class is written and read.
 
-    __slots__ = ("check", "decode", "encode", "hint", "name")
+    ``kind`` is ``"plain"`` (text, an integer or a flag, maybe None: itself; a value of
+    another type, its codec form), ``"instant"``
+    (its ISO 8601 text), ``"mapping"`` (the custom attributes: an object of codec forms) or
+    ``"token"`` (anything else, immutable and hashable: value objects, enum members, tuples;
+    written as the JSON text of its codec form, and read back through a cache of this field,
+    since the same few values recur: the same Impact, Channel, empty tuple, ...).
+    """
+
+    __slots__ = ("check", "hint", "kind", "name", "plain", "read", "texts", "values")
 
     def __init__(self, name: str, hint: Any) -> None:
         self.name = name
         self.hint = hint
-        arguments = {a for a in typing.get_args(hint) if a is not type(None)}
-        core = next(iter(arguments)) if len(arguments) == 1 else hint
-        self.encode: Callable[[Any], Any]
-        self.decode: Callable[[Any], Any]
-        if core is datetime:
-            self.encode, self.decode = _encode_instant, _decode_instant
-        elif isinstance(core, type) and _VALUE_TYPES.get(core.__name__) is core:
-            self.encode, self.decode = _encode_value, _decode_value
+        arguments = [a for a in typing.get_args(hint) if a is not type(None)]
+        core = arguments[0] if len(arguments) == 1 else hint
+        self.plain: type | None = None
+        if core in (str, int, bool) and typing.get_origin(hint) in (
+                None, typing.Union, types.UnionType):
+            self.kind, self.plain = "plain", core
+        elif core is datetime:
+            self.kind = "instant"
         elif typing.get_origin(hint) is dict:
-            self.encode, self.decode = _encode_mapping, _decode_mapping
+            self.kind = "mapping"
         else:
-            self.encode, self.decode = _encode_any, _decode_any
+            self.kind = "token"
         #: Whether a decoded value has the field's type (a mapping's is checked as decoded).
         self.check: Callable[[object], bool] = (
-            (lambda value: True) if typing.get_origin(hint) is dict else _checker(hint))
+            (lambda value: True) if self.kind == "mapping" else _checker(hint))
+        self.texts: dict[Any, str] = {}  # token: value -> text
+        self.values: dict[str, Any] = {}  # token: text -> value (checked)
+        self.read = {"plain": self._plain, "instant": _decode_instant,
+                     "mapping": _decode_mapping, "token": self._token}[self.kind]
+
+    def encode(self, value: Any) -> Any:
+        """The JSON value of ``value`` in a snapshot."""
+        if value is None:
+            return None
+        if self.kind == "instant":
+            return _encode_instant(value)
+        if self.kind == "mapping":
+            return {str(key): value_to_json(item, f"custom.{key}")
+                    for key, item in sorted(value.items())}
+        if self.kind == "plain":  # another type (a str enum, say): its codec form
+            return value if type(value) is self.plain else value_to_json(value, self.name)
+        text = self.texts.get(value)
+        if text is None:
+            text = json.dumps(value_to_json(value, self.name))
+            if len(self.texts) >= _CACHE_LIMIT:
+                self.texts.clear()
+            self.texts[value] = text
+        return text
+
+    def decode(self, data: Any) -> Any:
+        """The checked value of ``data`` (ValidationError when it is not one)."""
+        value = self.read(data)
+        if not self.check(value):
+            raise ValidationError(f"{self.name} cannot be {value!r}", field="snapshot")
+        return value
+
+    def _plain(self, data: Any) -> Any:
+        if data is None or type(data) is self.plain:
+            return data
+        return value_from_json(data, self.name)  # a value of another type: its codec form
+
+    def _token(self, data: Any) -> Any:
+        if data is None:
+            return None
+        value = self.values.get(data) if type(data) is str else None
+        if value is None:
+            if type(data) is not str:
+                raise ValidationError(f"{self.name}: expected JSON text, got {data!r}",
+                                      field="snapshot")
+            try:
+                value = value_from_json(json.loads(data), self.name)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"{self.name}: bad JSON text {data!r}: {exc}",
+                                      field="snapshot") from None
+            if not self.check(value):
+                raise ValidationError(f"{self.name} cannot be {value!r}", field="snapshot")
+            if len(self.values) >= _CACHE_LIMIT:
+                self.values.clear()
+            self.values[data] = value
+        return value
 
 
-def _encode_instant(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def _encode_instant(value: datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"cannot encode a naive datetime ({value})", field="snapshot")
     return value.astimezone(UTC).isoformat()
@@ -95,69 +156,23 @@ def _decode_instant(data: Any) -> datetime | None:
         raise ValidationError(f"not an instant: {data!r} ({exc})", field="snapshot") from None
 
 
-_VALUE_TEXTS: Final[dict[Any, str]] = {}
-_VALUES: Final[dict[str, Any]] = {}
-
-
-def _encode_value(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = _VALUE_TEXTS.get(value)
-    if text is None:
-        text = json.dumps(value_to_json(value, "snapshot"))
-        if len(_VALUE_TEXTS) >= _CACHE_LIMIT:
-            _VALUE_TEXTS.clear()
-        _VALUE_TEXTS[value] = text
-    return text
-
-
-def _decode_value(data: Any) -> Any:
-    if data is None:
-        return None
-    value = _VALUES.get(data)
-    if value is None:
-        if not isinstance(data, str):
-            raise ValidationError(f"a value object must be JSON text, got {data!r}",
-                                  field="snapshot")
-        try:
-            value = value_from_json(json.loads(data), "snapshot")
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"bad value object text {data!r}: {exc}",
-                                  field="snapshot") from None
-        if len(_VALUES) >= _CACHE_LIMIT:
-            _VALUES.clear()
-        _VALUES[data] = value
-    return value
-
-
-def _encode_mapping(value: dict[str, Any]) -> dict[str, Any]:
-    return {str(name): value_to_json(item, f"custom.{name}")
-            for name, item in sorted(value.items())}
-
-
 def _decode_mapping(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError(f"expected a JSON object, got {data!r}", field="snapshot")
     return {name: value_from_json(item, f"custom.{name}") for name, item in data.items()}
 
 
-def _encode_any(value: Any) -> Any:
-    return value if type(value) in _PLAIN else value_to_json(value, "snapshot")
-
-
-def _decode_any(data: Any) -> Any:
-    return data if type(data) in _PLAIN else value_from_json(data, "snapshot")
-
-
 class _Layout:
     """The public fields of an entity class, in order, with the format tag of its snapshots
-    and a decoder written out once for them (straight-line code, as attrs writes
-    ``__init__``: a loop over the fields costs twice as much)."""
+    and a writer and a reader written out once for them (straight-line code, as attrs writes
+    ``__init__``: a loop over the fields costs several times as much)."""
 
     def __init__(self, cls: type[Incident | Problem]) -> None:
         hints = typing.get_type_hints(cls, localns={"Workflow": Workflow})
         self.fields = tuple(_Field(f.name, hints[f.name]) for f in attrs.fields(cls)
                             if not f.name.startswith("_"))
+        if not all(field.name.isidentifier() for field in self.fields):  # pragma: no cover
+            raise TypeError(f"unexpected field names on {cls.__name__}")  # attrs prevents it
         shape = ";".join(f"{f.name}:{f.hint!r}" for f in self.fields)
         digest = hashlib.sha256(shape.encode()).hexdigest()[:12]
         self.tag = f"{cls.__name__.lower()}/{digest}"
@@ -168,78 +183,64 @@ class _Layout:
     def _dumper(self) -> Callable[[Any], list[Any]]:
         """``dump(record)``: the snapshot's values, tag first."""
         items = []
-        namespace: dict[str, Any] = {"_tag": self.tag, "_datetime": datetime, "_UTC": UTC,
-                                     "_texts": _VALUE_TEXTS}
+        namespace: dict[str, Any] = {"_tag": self.tag, "_datetime": datetime, "_UTC": UTC}
         for index, field in enumerate(self.fields):
-            namespace[f"e{index}"] = field.encode
+            namespace[f"f{index}"] = field
+            namespace[f"t{index}"] = field.texts
+            namespace[f"p{index}"] = field.plain
             get = f"record.{field.name}"
-            plain = _plain_type(field.hint)
-            if plain is not None:
-                namespace[f"t{index}"] = plain[0]
-                items.append(f"{get} if type({get}) is t{index} or {get} is None "
-                             f"else e{index}({get})")
-            elif field.encode is _encode_instant:
+            if field.kind == "plain":
+                items.append(f"{get} if type({get}) is p{index} or {get} is None "
+                             f"else f{index}.encode({get})")
+            elif field.kind == "instant":
                 items.append(f"{get}.isoformat() if type({get}) is _datetime and "
-                             f"{get}.tzinfo is _UTC else e{index}({get})")
-            elif field.encode is _encode_value:
-                items.append(f"_texts.get({get}) or e{index}({get})")
+                             f"{get}.tzinfo is _UTC else f{index}.encode({get})")
+            elif field.kind == "token":
+                items.append(f"t{index}.get({get}) or f{index}.encode({get})")
             else:
-                items.append(f"e{index}({get})")
+                items.append(f"f{index}.encode({get})")
         body = ",\n        ".join(["_tag", *items])
-        exec(f"def dump(record):\n    return [\n        {body}]", namespace)  # as above
+        exec(f"def dump(record):\n    return [\n        {body}]", namespace)  # names: fields
         dump: Callable[[Any], list[Any]] = namespace["dump"]
         return dump
 
     def _filler(self) -> Callable[[Any, list[Any]], None]:
         """``fill(record, values)``: decode, check and set every field from ``values`` (the
-        snapshot's values after the tag)."""
+        snapshot's values after the tag). Raises ValidationError, TypeError or ValueError."""
         lines = ["def fill(record, values):"]
-        namespace: dict[str, Any] = {"_slow": _slow_field, "_instant": _decode_instant,
-                                     "_values": _VALUES, "_value": _decode_value}
+        namespace: dict[str, Any] = {"_iso": datetime.fromisoformat, "_UTC": UTC,
+                                     "_MISS": _MISS}
         for index, field in enumerate(self.fields):
-            if not field.name.isidentifier():  # pragma: no cover - attrs guarantees it
-                raise TypeError(f"unexpected field name {field.name!r}")
             namespace[f"f{index}"] = field
-            plain = _plain_type(field.hint)
+            namespace[f"v{index}"] = field.values
+            namespace[f"p{index}"] = field.plain
             lines.append(f"    v = values[{index}]")
-            if plain is not None:
-                kind, optional = plain
-                namespace[f"t{index}"] = kind
-                test = f"type(v) is not t{index}"
-                if optional:
+            if field.kind == "plain":
+                test = f"type(v) is not p{index}"
+                if field.check(None):
                     test = f"v is not None and {test}"
-                lines.append(f"    if {test}: v = _slow(f{index}, v)")
-            elif field.decode is _decode_instant:
-                lines.append("    if v is not None: v = _instant(v)")
-            elif field.decode is _decode_value:
-                lines.append("    if v is not None: "
-                             "v = (_values.get(v) if type(v) is str else None) or _value(v)")
-                lines.append(f"    if not f{index}.check(v): v = _slow(f{index}, v)")
+                lines.append(f"    if {test}: v = f{index}.decode(v)")
+            elif field.kind == "instant":
+                indent = "    "
+                if field.check(None):
+                    lines.append("    if v is not None:")
+                    indent = "        "
+                lines.append(f"{indent}v = _iso(v) if type(v) is str else f{index}.decode(v)")
+                lines.append(f"{indent}if v.tzinfo is not _UTC: "
+                             f"v = f{index}.decode(values[{index}])")
+            elif field.kind == "token":
+                indent = "    "
+                if field.check(None):
+                    lines.append("    if v is not None:")
+                    indent = "        "
+                lines.append(f"{indent}w = v{index}.get(v, _MISS) if type(v) is str else _MISS")
+                lines.append(f"{indent}v = f{index}.decode(v) if w is _MISS else w")
             else:
-                lines.append(f"    v = _slow(f{index}, v)")
+                lines.append(f"    v = {{}} if v == {{}} else f{index}.decode(v)")
             lines.append(f"    record.{field.name} = v")
         exec("\n".join(lines), namespace)  # names come from attrs fields, checked above
         fill: Callable[[Any, list[Any]], None] = namespace["fill"]
         return fill
-
-
-def _plain_type(hint: Any) -> tuple[type, bool] | None:
-    """(str, int or bool; whether None is allowed) for a plain field, else None."""
-    arguments = typing.get_args(hint)
-    optional = type(None) in arguments
-    core = [a for a in arguments if a is not type(None)] if arguments else [hint]
-    if len(core) == 1 and core[0] in (str, int, bool) and typing.get_origin(hint) in (
-            None, typing.Union, types.UnionType):
-        return core[0], optional
-    return None
-
-
-def _slow_field(field: _Field, data: Any) -> Any:
-    """Decode and check one value the general way (or raise ValidationError)."""
-    value = field.decode(data)
-    if not field.check(value):
-        raise ValidationError(f"{field.name} cannot be {value!r}", field="snapshot")
-    return value
 
 
 _dumps: Final = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
@@ -281,7 +282,11 @@ def decode_snapshot(cls: type[R], text: object, workflow: Workflow,
                               f"{len(fields)} fields", field="snapshot")
     record: R = cls.__new__(cls)
     del values[0]
-    layout.fill(record, values)
+    try:
+        layout.fill(record, values)
+    except (TypeError, ValueError) as exc:  # a bad instant text, an unhashable value, ...
+        raise ValidationError(f"a snapshot value cannot be read: {exc}",
+                              field="snapshot") from None
     if history.stored != record.version:
         return None  # the row moved on without its snapshot (a host's own write)
     record._workflow = workflow

@@ -383,7 +383,7 @@ class SqlRepository:
         for _kind, record in checked:
             record.mark_saved()
             if isinstance(record._history, StoredHistory):
-                record._history.links = _links(record)  # what the link rows now hold
+                record._history.links = _link_state(record)  # what the link rows now hold
 
     # ----------------------------------------------------------------- internals
 
@@ -482,9 +482,10 @@ class SqlRepository:
                 raise StorageError(f"the stored snapshot of {key} cannot be read: {exc}"
                                    ) from exc
             if record is not None:
-                history._load = functools.partial(self._stored_events, kind, record.id,
-                                                  version)
-                history.links = _links(record)
+                if record.id != key:  # sanitized in the row: read the events by the real id
+                    history._load = functools.partial(self._stored_events, kind, record.id,
+                                                      version)
+                history.links = _link_state(record)
                 return record
         events = self._history(connection, kind, key)
         if not events:
@@ -558,7 +559,6 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem,
         if (0 if stored is None else stored) != expected:
             return kind, record.id, expected
         return None
-    links = _links(record)
     if expected != 0:
         row = _state_row(record)
         row["b_id"] = row.pop("id")
@@ -566,12 +566,12 @@ def _write_state(connection: Connection, kind: str, record: Incident | Problem,
         if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
             return kind, record.id, expected
         history = record._history
-        if isinstance(history, StoredHistory) and history.links == links:
+        if isinstance(history, StoredHistory) and history.links == _link_state(record):
             return None  # its links are those it was read with: the stored rows hold
         connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
     # a new record has no links yet; a stored one's were deleted just above
     link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
-                   "target_id": _column_text(target)} for relation, target in links]
+                   "target_id": _column_text(target)} for relation, target in _links(record)]
     return None
 
 
@@ -589,6 +589,13 @@ def _write_events(kind: str, record: Incident | Problem, outbox: list[dict[str, 
         outbox.append({"record_id": key, "version": event.version, "event_name": event.name,
                        "payload": payload, "attempts": 0,
                        "idempotency_key": _column_text(f"{record.id}:{event.version}")})
+
+
+def _link_state(record: Incident | Problem) -> tuple[object, ...]:
+    """The fields that the link rows of ``record`` are made of (immutable values)."""
+    if isinstance(record, Problem):
+        return (record.incident_ids,)
+    return (record.links, record.problem_id, record.parent_id, record.child_ids)
 
 
 def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:

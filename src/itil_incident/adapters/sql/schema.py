@@ -5,8 +5,9 @@ Tables (all prefixed ``itil_`` to live beside a host's own tables):
 
 - ``itil_incidents`` / ``itil_problems``: one state row per record, holding its ``version`` (the
   optimistic-concurrency check) and the columns the queries filter and sort on (an index on
-  (column, id) behind each filter and each order of a list). They are derived data:
-  the truth is the events, and a record is always rebuilt from them.
+  (column, id) behind each filter and each order of a list), and the ``snapshot`` of the
+  record's current state that it is read from (version 2). They are derived data: the truth
+  is the events, and folding them gives the same record (a NULL snapshot means "fold them").
 - ``itil_incident_events`` / ``itil_problem_events``: the append-only history, one row per event
   (record id, version, event name, instant, actor id, JSON payload from
   :func:`~itil_incident.adapters.sql.event_to_dict`).
