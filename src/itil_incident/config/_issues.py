@@ -134,12 +134,12 @@ class Issues:
         self.items.append(ConfigIssue(path, expected, describe(found), reason))
 
     def refused(self, path: str, expected: str, value: object, error: ItilIncidentError,
-                where: Callable[[str], str | None] | None = None) -> None:
-        """Report a definition the library refused. ``where`` maps the error's culprit to the
-        key path below ``path`` (a suffix such as ``".tier"`` or ``"[2]"``); None leaves the
-        issue at ``path``."""
+                where: Callable[[str, str], str | None] | None = None) -> None:
+        """Report a definition the library refused. ``where`` maps the error's culprit (and
+        message) to the key path below ``path`` (a suffix such as ``".tier"`` or ``"[2]"``);
+        None leaves the issue at ``path``."""
         culprit = error.culprit if isinstance(error, DefinitionError) else None
-        below = where(culprit) if culprit and where is not None else None
+        below = where(culprit, str(error)) if culprit and where is not None else None
         found = _value_at(value, below) if below else value
         self.items.append(ConfigIssue(path + (below or ""), expected,
                                       describe(value if found is _MISSING else found),
@@ -151,7 +151,7 @@ class Issues:
                                       "a key not among them", "unknown key"))
 
     def build(self, path: str, expected: str, value: object, factory: Callable[[], _T],
-              where: Callable[[str], str | None] | None = None) -> _T | None:
+              where: Callable[[str, str], str | None] | None = None) -> _T | None:
         """``factory()``, or None after reporting the library's refusal at ``path``."""
         try:
             return factory()
@@ -367,4 +367,4 @@ def record(issues: Issues, value: object, path: str, fields: Mapping[str, Field]
     if not usable or any(name not in fields for name in data):
         return None
     return issues.build(path, expected, value, lambda: factory(**kwargs),
-                        where=lambda culprit: "." + culprit if culprit in fields else None)
+                        where=lambda culprit, _: "." + culprit if culprit in fields else None)

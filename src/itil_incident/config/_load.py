@@ -328,7 +328,7 @@ class _Reader:
         if not broken:
             table = self.issues.build("routing", "a valid routing table", value,
                                       lambda: RoutingTable(groups, rules, default_group=default),
-                                      where=lambda culprit: _named(section, culprit))
+                                      where=functools.partial(_named, section))
             if table is not None:
                 self.policies["routing"] = table
 
@@ -349,19 +349,12 @@ class _Reader:
         if section is None:
             return
         if "hold_reasons" in section:
-            reasons = read.strings(self.issues, section["hold_reasons"], "desk.hold_reasons")
-            if reasons is not None:
-                self.set("hold_reasons", "desk.hold_reasons", reasons,
-                         lambda: frozenset(reasons))
+            self.names("hold_reasons", section["hold_reasons"])
         if "resolution_codes" in section:
-            codes = section["resolution_codes"]
-            if codes is False:
+            if section["resolution_codes"] is False:
                 self.policies["resolution_codes"] = None
             else:
-                listed = read.strings(self.issues, codes, "desk.resolution_codes")
-                if listed is not None:
-                    self.set("resolution_codes", "desk.resolution_codes", listed,
-                             lambda: frozenset(listed))
+                self.names("resolution_codes", section["resolution_codes"])
         if "custom_fields" in section:
             self.read_custom_fields(section["custom_fields"])
         for name in ("auto_close_after", "hold_reminder_every"):
@@ -391,10 +384,14 @@ class _Reader:
         if len(fields) == len(value):
             self.policies["custom_fields"] = fields
 
-    def set(self, name: str, path: str, value: object, make: Any) -> None:
-        result = self.issues.build(path, "a value the desk accepts", value, make)
-        if result is not None:
-            self.policies[name] = result
+    def names(self, name: str, value: object) -> None:
+        """A non-empty set of names for the desk policy ``name``."""
+        path = key("desk", name)
+        listed = read.strings(self.issues, value, path)
+        if listed == []:
+            self.issues.add(path, "a non-empty array of strings", value)
+        elif listed is not None:
+            self.policies[name] = frozenset(listed)
 
     def hold_reasons(self) -> frozenset[str]:
         reasons: frozenset[str] = self.current("hold_reasons")
@@ -407,11 +404,11 @@ _CALENDAR_KEYS = ("timezone", "windows", "holidays", "yearly_holidays", "closure
                   "subdivision")
 
 
-def _calendar_where(culprit: str) -> str | None:
+def _calendar_where(culprit: str, message: str) -> str | None:
     return "." + culprit if culprit.startswith(_CALENDAR_KEYS) else None
 
 
-def _matrix_where(culprit: str) -> str | None:
+def _matrix_where(culprit: str, message: str) -> str | None:
     if culprit.startswith("cell ("):
         impact, _, urgency = culprit[len("cell ("):-1].partition(", ")
         if impact.isdecimal() and urgency.isdecimal():
@@ -422,21 +419,31 @@ def _matrix_where(culprit: str) -> str | None:
     return None
 
 
-def _workflow_where(definition: object, culprit: str) -> str | None:
+def _workflow_where(definition: object, culprit: str, message: str) -> str | None:
     if culprit.startswith(("states", "transitions", "name")):
         return "." + culprit
     if not isinstance(definition, Mapping):
         return None
-    for part, field in (("states", "name"), ("transitions", "trigger")):
+    trigger, _, source = culprit.partition(" from ")
+    parts = [("states", "name"), ("transitions", "trigger")]
+    if message.startswith(("transition", "trigger")):
+        parts.reverse()
+    for part, field in parts:
         items = definition.get(part)
-        if isinstance(items, list):
-            for position, item in enumerate(items):
-                if isinstance(item, Mapping) and item.get(field) == culprit.split(" from ")[0]:
-                    return f".{part}[{position}]"
+        if not isinstance(items, list):
+            continue
+        for position, item in enumerate(items):
+            if not isinstance(item, Mapping) or item.get(field) != trigger:
+                continue
+            sources = item.get("source", item.get("sources"))
+            if source and source != sources and (not isinstance(sources, list)
+                                                 or source not in sources):
+                continue
+            return f".{part}[{position}]"
     return None
 
 
-def _named(section: Mapping[str, Any], culprit: str) -> str | None:
+def _named(section: Mapping[str, Any], culprit: str, message: str) -> str | None:
     """The item of ``groups`` or ``rules`` named ``culprit``."""
     if culprit == "default_group":
         return ".default_group"

@@ -54,7 +54,7 @@ def read_sla(reader: _Reader, value: object) -> None:
         return
     built = [version for version in versions if version is not None]
     policy = issues.build("sla", "a valid SLA policy", value, lambda: SlaPolicy(name, built),
-                          where=lambda culprit: "." + culprit
+                          where=lambda culprit, _: "." + culprit
                           if culprit.startswith("versions") else None)
     if policy is not None:
         reader.policies["sla"] = policy
@@ -104,7 +104,7 @@ def _version(reader: _Reader, value: object, path: str) -> SlaPolicyVersion | No
         path, "a valid SLA policy version", value,
         lambda: SlaPolicyVersion(version=number, effective_from=effective, agreements=agreements,
                                  rules=rules, fallback=fallback, clock_rules=clock_rules),
-        where=lambda culprit: _version_where(data, culprit))
+        where=lambda culprit, _: _version_where(data, culprit))
 
 
 def _version_where(section: Mapping[str, Any], culprit: str) -> str | None:
