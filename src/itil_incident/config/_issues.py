@@ -42,7 +42,8 @@ class ConfigIssue:
 
 
 class ConfigError(ValidationError):
-    """A configuration is invalid; ``issues`` lists every problem found, in file order.
+    """A configuration is invalid; ``issues`` lists every problem found, section by section
+    in the order of the file.
 
     Nothing is built from an invalid configuration. The message holds one line per issue;
     ``field`` is the key path of the first one.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
@@ -74,8 +75,21 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any], *,
     issues = Issues()
     config = _Reader(issues, {**known_guards(), **_guards(issues, guards)}).config(data)
     if issues or config is None:
-        raise ConfigError(issues.items, source=name)
+        raise ConfigError(_in_file_order(issues.items, data), source=name)
     return config
+
+
+def _in_file_order(items: list[read.ConfigIssue], data: Mapping[str, Any]
+                   ) -> list[read.ConfigIssue]:
+    """The issues by the position of their section in the file (sections are read in the
+    order of their references, which is not always the file's)."""
+    order = {str(section): position for position, section in enumerate(data)} \
+        if isinstance(data, Mapping) else {}
+
+    def section(issue: read.ConfigIssue) -> int:
+        return order.get(re.split(r"[.\[]", issue.path, maxsplit=1)[0], len(order))
+
+    return sorted(items, key=section)
 
 
 def _guards(issues: Issues, guards: object) -> Mapping[str, Guard]:
