@@ -134,7 +134,8 @@ def test_config_check_accepts_a_valid_file_and_summarizes_it(own_config: Path) -
 def test_config_check_prints_every_problem_with_its_key_path_and_exits_6(
         broken_config: Path) -> None:
     code, out, err = invoke("config", "check", str(broken_config))
-    assert code == ExitCode.CONFIG == 6
+    assert code == ExitCode.CONFIG
+    assert int(ExitCode.CONFIG) == 6
     lines = out.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith('desk.auto_close_after: expected a duration such as "30m"')
