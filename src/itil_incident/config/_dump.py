@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from itil_incident.config._issues import format_duration
-from itil_incident.config._load import CUSTOM_TYPES
+from itil_incident.config._read_sections import CUSTOM_TYPES
 from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import DefinitionError
 from itil_incident.notifications.subscriptions import RecipientKind, SubscriptionRules

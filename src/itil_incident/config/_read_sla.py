@@ -10,7 +10,12 @@ from itil_incident.config import _issues as read
 from itil_incident.config._issues import BAD, Field, Issues, index, key
 from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import DefinitionError, ValidationError
-from itil_incident.notifications.subscriptions import Subscription, SubscriptionRules
+from itil_incident.notifications.subscriptions import (
+    Recipient,
+    RecipientKind,
+    Subscription,
+    SubscriptionRules,
+)
 from itil_incident.policies.escalation import ANY_OLA, EscalationAction, EscalationRule
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.routing import RoutingTable
@@ -320,8 +325,6 @@ def _escalation_fields(reader: _Reader) -> dict[str, Field]:
 
 
 def read_notifications(reader: _Reader, value: object) -> SubscriptionRules | None:
-    from itil_incident.config._load import recipient
-
     issues = reader.issues
     if value is False:
         return None
@@ -329,7 +332,7 @@ def read_notifications(reader: _Reader, value: object) -> SubscriptionRules | No
                          "a table (or false for no subscriptions)")
     if section is None:
         return None
-    recipients = read._list_of("an array of recipients", Field("a recipient", recipient))
+    recipients = read._list_of("an array of recipients", Field("a recipient", _recipient))
     fields = {"events": read.TEXTS(required=True), "recipients": recipients(required=True),
               "priorities": read.LEVELS(), "template": read.TEXT()}
     subscriptions = reader.items(section.get("subscriptions", []), "notifications.subscriptions",
@@ -341,3 +344,21 @@ def read_notifications(reader: _Reader, value: object) -> SubscriptionRules | No
     except (DefinitionError, ValidationError) as error:  # pragma: no cover - items checked
         issues.refused("notifications", "valid subscriptions", value, error)
         return None
+
+
+def _recipient(issues: Issues, value: object, path: str) -> object:
+    """``"caller"``, ``"assignee"``, ``"group"``, ``"role:NAME"`` or ``"address:ADDRESS"``."""
+    expected = ('"caller", "assignee", "group", "role:<role name>" or '
+                '"address:<e-mail address>"')
+    if not isinstance(value, str):
+        issues.add(path, expected, value)
+        return BAD
+    kind_text, _, rest = value.partition(":")
+    try:
+        kind = RecipientKind(kind_text.strip())
+    except ValueError:
+        issues.add(path, expected, value)
+        return BAD
+    made = issues.build(path, expected, value,
+                        lambda: Recipient(kind, rest.strip() if rest else None))
+    return BAD if made is None else made
