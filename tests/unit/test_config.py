@@ -279,6 +279,20 @@ auto_close_calendar = "office"
     assert paths(error) == ["calendars.office.timezone"]
 
 
+def test_references_into_a_broken_section_are_not_second_guessed() -> None:
+    error = refused("""
+[routing]
+groups = [{ name = "Desk", tier = "one" }, { name = "Network" }]
+[priority.incident]
+preset = "tiny"
+[[escalation.rules]]
+name = "to network"
+priorities = [9]
+action = { kind = "functional", group = "Network" }
+""")
+    assert paths(error) == ["routing.groups[0].tier", "priority.incident.preset"]
+
+
 # -- calendars -----------------------------------------------------------------------------------
 
 

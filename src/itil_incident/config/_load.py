@@ -115,6 +115,17 @@ def _parse(text: str, name: str | None) -> Mapping[str, Any]:
                           source=name) from None
 
 
+_READERS = {
+    "calendars": _read_sections.read_calendars, "workflows": _read_sections.read_workflows,
+    "priority": _read_sections.read_priority, "categories": _read_sections.read_categories,
+    "routing": _read_sections.read_routing, "desk": _read_sections.read_desk,
+    "sla": _read_sla.read_sla, "escalation": _read_sla.read_escalation,
+}
+#: The section that sets each policy later sections are checked against.
+_SECTION_OF = {"priority_matrix": "priority", "incident_workflow": "workflows",
+               "routing": "routing", "hold_reasons": "desk"}
+
+
 class _Reader:
     """Reads one configuration's sections, reporting to ``issues``."""
 
@@ -123,6 +134,7 @@ class _Reader:
         self.guards = guards
         self.calendars: dict[str, BusinessCalendar] = {}
         self.broken_calendars: set[str] = set()
+        self.broken_sections: set[str] = set()
         self.policies: dict[str, Any] = {}
         self.defaults = DeskPolicies()
 
@@ -130,25 +142,17 @@ class _Reader:
         root = read.table(self.issues, data, "", SECTIONS)
         if root is None:
             return None
-        if "calendars" in root:
-            _read_sections.read_calendars(self, root["calendars"])
-        if "workflows" in root:
-            _read_sections.read_workflows(self, root["workflows"])
-        if "priority" in root:
-            _read_sections.read_priority(self, root["priority"])
-        if "categories" in root:
-            _read_sections.read_categories(self, root["categories"])
-        if "routing" in root:
-            _read_sections.read_routing(self, root["routing"])
-        if "desk" in root:
-            _read_sections.read_desk(self, root["desk"])
         subscriptions: SubscriptionRules | None = None
-        if "sla" in root:
-            _read_sla.read_sla(self, root["sla"])
-        if "escalation" in root:
-            _read_sla.read_escalation(self, root["escalation"])
-        if "notifications" in root:
-            subscriptions = _read_sla.read_notifications(self, root["notifications"])
+        for name in SECTIONS:
+            if name not in root:
+                continue
+            before = len(self.issues.items)
+            if name == "notifications":
+                subscriptions = _read_sla.read_notifications(self, root[name])
+            else:
+                _READERS[name](self, root[name])
+            if len(self.issues.items) > before:
+                self.broken_sections.add(name)
         if self.issues:
             return None
         policies = self.issues.build("", "policies that agree with each other", data,
@@ -163,6 +167,11 @@ class _Reader:
     def current(self, name: str) -> Any:
         """The policy ``name`` as this configuration sets it, else the library default."""
         return self.policies.get(name, getattr(self.defaults, name))
+
+    def trusted(self, name: str) -> bool:
+        """Whether the policy ``name`` may be checked against: its section, if the file has
+        one, was read without issues (a broken section's problems are reported already)."""
+        return _SECTION_OF[name] not in self.broken_sections
 
     def calendar(self, value: object, path: str) -> BusinessCalendar | None:
         """The calendar a reference names (None: reported, or its definition was broken)."""
