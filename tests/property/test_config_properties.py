@@ -130,11 +130,15 @@ def test_a_written_duration_reads_back_the_same(seconds: int) -> None:
 # -- a bad value anywhere ------------------------------------------------------------------------
 
 
-def leaves(data: Any, path: str = "") -> list[tuple[str, tuple[str | int, ...]]]:
-    """Every scalar of ``data``: its key path (as issues write it) and its location."""
+def leaves(data: Any, path: str = "", *, tables: bool = False
+           ) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Every scalar of ``data`` (and every table and array, with ``tables``): its key path (as
+    issues write it) and its location."""
     found: list[tuple[str, tuple[str | int, ...]]] = []
 
     def walk(value: Any, text: str, where: tuple[str | int, ...]) -> None:
+        if tables and where and isinstance(value, (dict, list)):
+            found.append((text, where))
         if isinstance(value, dict):
             for name, item in value.items():
                 bare = name.replace("-", "").replace("_", "").isalnum() and name.isascii()
@@ -152,6 +156,7 @@ def leaves(data: Any, path: str = "") -> list[tuple[str, tuple[str | int, ...]]]
 
 DEFAULT_DATA = default_config().to_dict()
 DEFAULT_LEAVES = leaves(DEFAULT_DATA)
+DEFAULT_NODES = leaves(DEFAULT_DATA, tables=True)
 
 
 def is_within(inner: str, outer: str) -> bool:
@@ -173,6 +178,32 @@ def test_a_bad_value_anywhere_is_reported_at_or_above_its_path(
     issues = caught.value.issues
     assert any(issue.path and is_within(path, issue.path) for issue in issues), (
         path, [str(issue) for issue in issues])
+
+
+odd_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6),
+    st.datetimes(), st.dates(), st.times(),
+    st.lists(st.one_of(st.integers(), st.text(max_size=4)), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.one_of(st.integers(), st.text(max_size=4)),
+                    max_size=2))
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(DEFAULT_NODES), odd_values)
+def test_any_value_anywhere_is_accepted_or_refused_with_a_config_error(
+        leaf: tuple[str, tuple[str | int, ...]], value: object) -> None:
+    _, where = leaf
+    data = copy.deepcopy(DEFAULT_DATA)
+    holder: Any = data
+    for step in where[:-1]:
+        holder = holder[step]
+    holder[where[-1]] = value
+    issues: tuple[object, ...] = ()
+    try:
+        config: DeskConfig | None = load_config(data)
+    except ConfigError as error:
+        config, issues = None, error.issues
+    assert (config is None) == bool(issues)
 
 
 def test_the_default_has_many_places_to_go_wrong() -> None:

@@ -910,7 +910,8 @@ def test_durations_are_read_with_their_units(text: str, expected: timedelta) -> 
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "0m", "4x", "h", "1m2h", "-1h", "4.5h", 3600])
+@pytest.mark.parametrize("text", ["", "0m", "4x", "h", "1m2h", "-1h", "4.5h", 3600,
+                                  "99999999999999w"])
 def test_anything_else_is_not_a_duration(text: object) -> None:
     assert parse_duration(text) is None
 

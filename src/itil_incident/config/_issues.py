@@ -15,7 +15,7 @@ __all__ = ["ConfigError", "ConfigIssue"]
 
 _T = TypeVar("_T")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_MISSING: Any = object()
+MISSING: Any = object()
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _UNITS = (("w", 7 * 86_400), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 
@@ -75,7 +75,7 @@ def index(path: str, position: int) -> str:
 
 def describe(value: object) -> str:
     """``value`` as the issue's ``found`` text: its TOML type and a short rendering."""
-    if value is _MISSING:
+    if value is MISSING:
         return "nothing"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
@@ -107,14 +107,14 @@ def _value_at(value: object, below: str) -> object:
     while position < len(below):
         step = _STEP.match(below, position)
         if step is None:
-            return _MISSING
+            return MISSING
         name, number = step.groups()
         if name is not None and isinstance(value, Mapping) and name in value:
             value = value[name]
         elif number is not None and isinstance(value, list) and int(number) < len(value):
             value = value[int(number)]
         else:
-            return _MISSING
+            return MISSING
         position = step.end()
     return value
 
@@ -143,7 +143,7 @@ class Issues:
         below = where(culprit, str(error)) if culprit and where is not None else None
         found = _value_at(value, below) if below else value
         self.items.append(ConfigIssue(path + (below or ""), expected,
-                                      describe(value if found is _MISSING else found),
+                                      describe(value if found is MISSING else found),
                                       str(error)))
 
     def unknown(self, path: str, known: Iterable[str]) -> None:
@@ -187,8 +187,8 @@ def array(issues: Issues, value: object, path: str, expected: str) -> list[Any] 
 def text(issues: Issues, data: Mapping[str, Any], name: str, path: str, *,
          required: bool = False) -> str | None:
     """The non-empty string at ``data[name]``; None when absent (reported when required)."""
-    value = data.get(name, _MISSING)
-    if value is _MISSING:
+    value = data.get(name, MISSING)
+    if value is MISSING:
         if required:
             issues.add(key(path, name), "a non-empty string", value)
         return None
@@ -223,25 +223,6 @@ def integers(issues: Issues, value: object, path: str, expected: str) -> list[in
     return items if good else None
 
 
-def boolean(issues: Issues, data: Mapping[str, Any], name: str, path: str,
-            default: bool) -> bool:
-    value = data.get(name, default)
-    if type(value) is not bool:
-        issues.add(key(path, name), "true or false", value)
-        return default
-    return value
-
-
-def number(issues: Issues, value: object, path: str, expected: str) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        issues.add(path, expected, value)
-        return None
-    return float(value)
-
-
-# -- durations -----------------------------------------------------------------------------------
-
-
 def parse_duration(value: object) -> timedelta | None:
     """``"4h"``, ``"1h30m"``, ``"7d"``, ``"2w"``, ``"90s"`` as a positive timedelta, else None.
 
@@ -254,7 +235,10 @@ def parse_duration(value: object) -> timedelta | None:
         return None
     seconds = sum(int(amount) * size for amount, (_, size)
                   in zip(match.groups(), _UNITS, strict=True) if amount)
-    return timedelta(seconds=seconds) if seconds > 0 else None
+    try:
+        return timedelta(seconds=seconds) if seconds > 0 else None
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        return None
 
 
 def format_duration(value: timedelta) -> str:
@@ -327,7 +311,7 @@ FRACTION = _simple("a number > 0", lambda v: not isinstance(v, bool)
                    and isinstance(v, (int, float)) and v > 0)
 
 
-def _list_of(expected: str, item: Field) -> Callable[..., Field]:
+def list_of(expected: str, item: Field) -> Callable[..., Field]:
     def make(*, required: bool = False) -> Field:
         def read(issues: Issues, value: object, path: str) -> object:
             items = array(issues, value, path, expected)
@@ -339,9 +323,9 @@ def _list_of(expected: str, item: Field) -> Callable[..., Field]:
     return make
 
 
-TEXTS = _list_of("an array of non-empty strings", TEXT())
-LEVELS = _list_of("an array of integers >= 1", LEVEL())
-FRACTIONS = _list_of("an array of numbers > 0", FRACTION())
+TEXTS = list_of("an array of non-empty strings", TEXT())
+LEVELS = list_of("an array of integers >= 1", LEVEL())
+FRACTIONS = list_of("an array of numbers > 0", FRACTION())
 
 
 def record(issues: Issues, value: object, path: str, fields: Mapping[str, Field],
@@ -357,7 +341,7 @@ def record(issues: Issues, value: object, path: str, fields: Mapping[str, Field]
     for name, field in fields.items():
         if name not in data:
             if field.required:
-                issues.add(key(path, name), field.expected, _MISSING)
+                issues.add(key(path, name), field.expected, MISSING)
                 usable = False
             continue
         got = field.read(issues, data[name], key(path, name))

@@ -152,7 +152,7 @@ def read_routing(reader: _Reader, value: object) -> None:
         return
     if "groups" not in section:
         reader.issues.add("routing.groups", "an array of support group tables",
-                        read._MISSING)
+                        read.MISSING)
     groups = reader.items(section.get("groups", []), "routing.groups", _SUPPORT_GROUP,
                         "a support group", SupportGroup)
     rules = reader.items(section.get("rules", []), "routing.rules", _ROUTING_RULE,

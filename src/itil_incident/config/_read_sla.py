@@ -47,7 +47,7 @@ def read_sla(reader: _Reader, value: object) -> None:
         return
     name = read.text(issues, section, "name", "sla", required=True)
     if "versions" not in section:
-        issues.add("sla.versions", "an array of version tables", read._MISSING)
+        issues.add("sla.versions", "an array of version tables", read.MISSING)
         return
     items = read.array(issues, section["versions"], "sla.versions",
                        "an array of version tables")
@@ -72,13 +72,13 @@ def _version(reader: _Reader, value: object, path: str) -> SlaPolicyVersion | No
     if section is None:
         return None
     usable = True
-    number = section.get("version", read._MISSING)
+    number = section.get("version", read.MISSING)
     if type(number) is not int or number < 1:
         issues.add(key(path, "version"), "an integer >= 1", number)
         usable = False
-    effective = _instant(issues, section.get("effective_from", read._MISSING),
+    effective = _instant(issues, section.get("effective_from", read.MISSING),
                          key(path, "effective_from"))
-    agreements = reader.items(section.get("agreements", read._MISSING),
+    agreements = reader.items(section.get("agreements", read.MISSING),
                               key(path, "agreements"), _agreement_fields(reader),
                               "an SLA agreement", SlaAgreement)
     rules = reader.items(section.get("rules", []), key(path, "rules"), _MATCH_RULE,
@@ -343,7 +343,7 @@ def read_notifications(reader: _Reader, value: object) -> SubscriptionRules | No
                          "a table (or false for no subscriptions)")
     if section is None:
         return None
-    recipients = read._list_of("an array of recipients", Field("a recipient", _recipient))
+    recipients = read.list_of("an array of recipients", Field("a recipient", _recipient))
     fields = {"events": read.TEXTS(required=True), "recipients": recipients(required=True),
               "priorities": read.LEVELS(), "template": read.TEXT()}
     subscriptions = reader.items(section.get("subscriptions", []), "notifications.subscriptions",
