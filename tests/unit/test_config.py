@@ -514,6 +514,15 @@ rules = [
     ]
 
 
+def test_a_duplicate_rule_name_alone_is_reported_once() -> None:
+    error = refused("""
+[categories]
+rules = [{ name = "vpn", category = "Network/VPN", keywords = ["vpn"] },
+         { name = "vpn", category = "Network/VPN", keywords = ["tunnel"] }]
+""")
+    assert paths(error) == ["categories.rules[1].name"]
+
+
 def test_routing_reads_groups_rules_and_the_default_group() -> None:
     config = load_config("""
 [routing]

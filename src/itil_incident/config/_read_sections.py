@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["CUSTOM_TYPES", "PRESETS", "read_calendars", "read_categories", "read_desk",
            "read_priority", "read_routing", "read_workflows"]
 
+
 #: The ready priority matrices a ``preset`` may name.
 PRESETS = {
     "servicenow": PriorityMatrix.servicenow,
@@ -47,12 +48,13 @@ def read_calendars(reader: _Reader, value: object) -> None:
             continue
         data = {"name": name, **definition}
         calendar = reader.issues.build(path, "a valid business calendar", definition,
-                                     functools.partial(BusinessCalendar.from_dict, data),
-                                     where=_calendar_where)
+                                       functools.partial(BusinessCalendar.from_dict, data),
+                                       where=_calendar_where)
         if calendar is None:
             reader.broken_calendars.add(name)
         else:
             reader.calendars[name] = calendar
+
 
 def read_workflows(reader: _Reader, value: object) -> None:
     workflows = read.table(reader.issues, value, "workflows", ("incident", "problem"))
@@ -69,6 +71,7 @@ def read_workflows(reader: _Reader, value: object) -> None:
         if workflow is not None:
             reader.policies[field] = workflow
 
+
 def read_priority(reader: _Reader, value: object) -> None:
     matrices = read.table(reader.issues, value, "priority", ("incident", "problem"))
     if matrices is None:
@@ -79,6 +82,7 @@ def read_priority(reader: _Reader, value: object) -> None:
             matrix = _matrix(reader, matrices[name], key("priority", name))
             if matrix is not None:
                 reader.policies[field] = matrix
+
 
 def _matrix(reader: _Reader, value: object, path: str) -> PriorityMatrix | None:
     if isinstance(value, Mapping) and "preset" in value:
@@ -94,7 +98,8 @@ def _matrix(reader: _Reader, value: object, path: str) -> PriorityMatrix | None:
         reader.issues.add(path, "a matrix table (or a table with a preset)", value)
         return None
     return reader.issues.build(path, "a valid priority matrix", value,
-                             lambda: PriorityMatrix.from_dict(value), where=_matrix_where)
+                               lambda: PriorityMatrix.from_dict(value), where=_matrix_where)
+
 
 def read_categories(reader: _Reader, value: object) -> None:
     if value is False:
@@ -109,7 +114,7 @@ def read_categories(reader: _Reader, value: object) -> None:
     if "tree" in section:
         raw = section["tree"]
         tree = reader.issues.build("categories.tree", "a tree of category names", raw,
-                                 lambda: CategoryTree.from_dict(raw))
+                                   lambda: CategoryTree.from_dict(raw))
         if tree is None:
             return
     reader.policies["categories"] = tree
@@ -120,6 +125,7 @@ def read_categories(reader: _Reader, value: object) -> None:
                        "an array of rule tables")
     if items is None:
         return
+    before = len(reader.issues.items)
     rules: list[CategorizationRule] = []
     names: dict[str, int] = {}
     for position, item in enumerate(items):
@@ -130,17 +136,18 @@ def read_categories(reader: _Reader, value: object) -> None:
             continue
         if rule.name in names:
             reader.issues.add(key(path, "name"), "a rule name not used before",
-                            rule.name, f"rules[{names[rule.name]}] has it already")
+                              rule.name, f"rules[{names[rule.name]}] has it already")
         elif tree is not None and rule.category not in tree:
             reader.issues.add(key(path, "category"), "a category of categories.tree",
-                            str(rule.category))
+                              str(rule.category))
         names.setdefault(rule.name, position)
         rules.append(rule)
-    if len(rules) == len(items):
+    if len(reader.issues.items) == before:
         categorizer = reader.issues.build("categories.rules", "valid categorization rules",
-                                        items, lambda: Categorizer(rules, tree=tree))
+                                          items, lambda: Categorizer(rules, tree=tree))
         if categorizer is not None:
             reader.policies["categorizer"] = categorizer
+
 
 def read_routing(reader: _Reader, value: object) -> None:
     if value is False:
@@ -152,11 +159,11 @@ def read_routing(reader: _Reader, value: object) -> None:
         return
     if "groups" not in section:
         reader.issues.add("routing.groups", "an array of support group tables",
-                        read.MISSING)
+                          read.MISSING)
     groups = reader.items(section.get("groups", []), "routing.groups", _SUPPORT_GROUP,
-                        "a support group", SupportGroup)
+                          "a support group", SupportGroup)
     rules = reader.items(section.get("rules", []), "routing.rules", _ROUTING_RULE,
-                       "a routing rule", RoutingRule)
+                         "a routing rule", RoutingRule)
     default = section.get("default_group")
     if default is not None and not isinstance(default, str):
         reader.issues.add("routing.default_group", "a group name", default)
@@ -168,23 +175,24 @@ def read_routing(reader: _Reader, value: object) -> None:
     for position, group in enumerate(groups):
         if group.escalates_to is not None and group.escalates_to not in known:
             reader.issues.add(key(index("routing.groups", position), "escalates_to"),
-                            "the name of a group of routing.groups", group.escalates_to)
+                              "the name of a group of routing.groups", group.escalates_to)
             broken = True
     for position, rule in enumerate(rules):
         if rule.group not in known:
             reader.issues.add(key(index("routing.rules", position), "group"),
-                            "the name of a group of routing.groups", rule.group)
+                              "the name of a group of routing.groups", rule.group)
             broken = True
     if default is not None and default not in known:
         reader.issues.add("routing.default_group", "the name of a group of routing.groups",
-                        default)
+                          default)
         broken = True
     if not broken:
         table = reader.issues.build("routing", "a valid routing table", value,
-                                  lambda: RoutingTable(groups, rules, default_group=default),
-                                  where=functools.partial(_named, section))
+                                    lambda: RoutingTable(groups, rules, default_group=default),
+                                    where=functools.partial(_named, section))
         if table is not None:
             reader.policies["routing"] = table
+
 
 def read_desk(reader: _Reader, value: object) -> None:
     section = read.table(reader.issues, value, "desk", (
@@ -211,6 +219,7 @@ def read_desk(reader: _Reader, value: object) -> None:
         if calendar is not None:
             reader.policies["auto_close_calendar"] = calendar
 
+
 def _custom_fields(reader: _Reader, value: object) -> None:
     if value is False:
         reader.policies["custom_fields"] = None
@@ -222,11 +231,12 @@ def _custom_fields(reader: _Reader, value: object) -> None:
     for name, kind in value.items():
         if not isinstance(kind, str) or kind not in CUSTOM_TYPES:
             reader.issues.add(key("desk.custom_fields", name),
-                            f"one of the types {', '.join(CUSTOM_TYPES)}", kind)
+                              f"one of the types {', '.join(CUSTOM_TYPES)}", kind)
         else:
             fields[name] = CUSTOM_TYPES[kind]
     if len(fields) == len(value):
         reader.policies["custom_fields"] = fields
+
 
 def _names(reader: _Reader, name: str, value: object) -> None:
     """A non-empty set of names for the desk policy ``name``."""
@@ -239,6 +249,7 @@ def _names(reader: _Reader, name: str, value: object) -> None:
 
 
 # -- where a library's culprit points ------------------------------------------------------------
+
 
 _CALENDAR_KEYS = ("timezone", "windows", "holidays", "yearly_holidays", "closures", "country",
                   "subdivision")
@@ -297,6 +308,7 @@ def _named(section: Mapping[str, Any], culprit: str, message: str) -> str | None
 
 
 # -- record layouts ------------------------------------------------------------------------------
+
 
 _CATEGORIZATION_RULE = {
     "name": read.TEXT(required=True), "category": read.TEXT(required=True),
