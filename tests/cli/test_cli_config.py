@@ -100,6 +100,12 @@ def test_config_show_shipped_prints_the_packaged_file_with_its_comments() -> Non
     assert out.startswith("# The configuration shipped with itil-incident")
 
 
+def test_config_show_shipped_ignores_the_file_given(own_config: Path) -> None:
+    code, out, _ = invoke("--config", str(own_config), "config", "show", "--shipped", "--json")
+    assert code == 0
+    assert json.loads(out)["routing"]["default_group"] == "Service Desk"
+
+
 def test_config_show_prints_the_file_given_with_every_section_written_out(
         own_config: Path) -> None:
     code, out, _ = invoke("--config", str(own_config), "config", "show")

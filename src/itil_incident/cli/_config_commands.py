@@ -10,7 +10,13 @@ from itil_incident.cli._app import Session, pass_session
 from itil_incident.cli._data import echo_json, plain
 from itil_incident.cli._exit import ConfigFailure
 from itil_incident.cli._incidents import json_option
-from itil_incident.config import ConfigError, default_config_text, dump_config, load_config
+from itil_incident.config import (
+    ConfigError,
+    default_config,
+    default_config_text,
+    dump_config,
+    load_config,
+)
 
 __all__ = ["config_group"]
 
@@ -24,14 +30,15 @@ def config_group() -> None:
 @config_group.command("show")
 @json_option
 @click.option("--shipped", is_flag=True,
-              help="Print the file shipped with the package, comments included.")
+              help="The configuration shipped with the package instead (as TOML: the file "
+                   "itself, comments included).")
 @pass_session
 def config_show_command(session: Session, as_json: bool, shipped: bool) -> None:
     """Print the configuration in force as TOML (every section written out), or as JSON."""
     if shipped and not as_json:
         click.echo(default_config_text(), nl=False)
         return
-    config = session.config
+    config = default_config() if shipped else session.config
     if as_json:
         echo_json(plain(config.to_dict()))
         return
