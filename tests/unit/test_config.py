@@ -889,6 +889,31 @@ def test_configurations_that_differ_are_not_equal() -> None:
     assert DeskConfig() != "not a configuration"
 
 
+class HostCalendar:
+    """An SlaCalendar of a host's own: every instant is working time."""
+
+    def add(self, start: datetime, duration: timedelta) -> datetime:
+        return start + duration
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        return max(end - start, timedelta(0))
+
+    def working_periods(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        return [(start, end)] if end > start else []
+
+
+def test_a_configuration_with_a_calendar_of_the_hosts_own_cannot_be_written() -> None:
+    agreement = SlaAgreement(name="a", calendar=HostCalendar(),
+                             targets={SlaMetric.RESOLUTION: {1: _H}})
+    sla = SlaPolicy.single("p", SlaPolicyVersion(
+        version=1, effective_from=datetime(2026, 1, 1, tzinfo=UTC), agreements=[agreement]))
+    config = DeskConfig(policies=DeskPolicies(sla=sla))
+    with pytest.raises(DefinitionError):
+        dump_config(config)
+    assert config == config
+    assert config != DeskConfig(policies=DeskPolicies(sla=sla))
+
+
 def test_dump_refuses_what_is_not_a_configuration() -> None:
     with pytest.raises(DefinitionError):
         dump_config(DeskPolicies())  # type: ignore[arg-type]  # the refusal is tested

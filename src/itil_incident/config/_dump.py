@@ -28,7 +28,11 @@ _TYPE_NAMES = {kind: name for name, kind in CUSTOM_TYPES.items()}
 
 
 def dump_config(config: DeskConfig) -> str:
-    """``config`` as TOML text that :func:`load_config` reads back into an equal configuration.
+    """``config`` as TOML text that :func:`load_config` reads back into an equal configuration
+    (given the same ``guards=`` when a workflow names guards of the host's own). Calendars the
+    configuration does not name are written under a name made from theirs; a calendar that is
+    not a :class:`~itil_incident.BusinessCalendar` raises
+    :class:`~itil_incident.errors.DefinitionError`.
 
     Needs the ``tomli-w`` package (``pip install 'itil-incident[config]'``; the ``cli`` extra
     has it too).

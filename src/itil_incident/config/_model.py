@@ -52,7 +52,9 @@ class DeskConfig:
     the file declares none).
 
     Built by :func:`load_config`, or directly. Two configurations are equal when they write
-    the same plain data (:meth:`to_dict`).
+    the same plain data (:meth:`to_dict`); a configuration holding a calendar that is not a
+    :class:`~itil_incident.BusinessCalendar` (a host's own ``SlaCalendar``) cannot be written
+    and is equal only to itself.
 
     >>> config = DeskConfig()
     >>> config.policies.priority_matrix.name
@@ -76,6 +78,9 @@ class DeskConfig:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DeskConfig):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        try:
+            return self is other or self.to_dict() == other.to_dict()
+        except DefinitionError:  # holds a calendar no file can hold: only itself is equal
+            return False
 
     __hash__ = None  # type: ignore[assignment]  # equal by value, and holds mutable mappings
