@@ -19,6 +19,14 @@ from itil_incident.adapters.clocks import FrozenClock, SystemClock
 from itil_incident.adapters.ids import SequentialIdFactory, format_id
 from itil_incident.adapters.memory import InMemoryRepository
 from itil_incident.adapters.notifiers import LoggingNotifier, NullNotifier, RecordingNotifier
+from itil_incident.config import (
+    ConfigError,
+    ConfigIssue,
+    DeskConfig,
+    default_config,
+    dump_config,
+    load_config,
+)
 from itil_incident.desk import ServiceDesk
 from itil_incident.domain.events import (
     DomainEvent,
@@ -301,4 +309,11 @@ __all__ = [
     "evaluate",
     "format_id",
     "matching_rules",
+    # Configuration as files
+    "ConfigError",
+    "ConfigIssue",
+    "DeskConfig",
+    "default_config",
+    "dump_config",
+    "load_config",
 ]

@@ -46,7 +46,8 @@ class Desk:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ITIL_INCIDENT_DB", "ITIL_INCIDENT_USER", "ITIL_INCIDENT_NOW", "NO_COLOR"):
+    for name in ("ITIL_INCIDENT_DB", "ITIL_INCIDENT_USER", "ITIL_INCIDENT_NOW",
+                 "ITIL_INCIDENT_CONFIG", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "160")
 

@@ -16,11 +16,12 @@ from itil_incident.adapters.ids import format_id
 from itil_incident.adapters.notifiers import NullNotifier
 from itil_incident.adapters.sql import SqlRepository, StorageError, create_schema, schema
 from itil_incident.adapters.sql import schema_version as stored_schema_version
-from itil_incident.cli._defaults import default_policies
 from itil_incident.cli._exit import EXIT_CODES_HELP, DatabaseFailure, Failure, failure_for
+from itil_incident.config import DeskConfig, default_config, load_config
 from itil_incident.desk import ServiceDesk
 from itil_incident.domain.values import Actor
 from itil_incident.errors import ItilIncidentError, ValidationError
+from itil_incident.policies.bundle import DeskPolicies
 from itil_incident.ports import Clock, Repository
 
 __all__ = [
@@ -93,12 +94,14 @@ class DatabaseIds:
         return format_id(prefix, number, _ID_DIGITS)
 
 
-def build_desk(repository: Repository, engine: sa.Engine, clock: Clock) -> ServiceDesk:
-    """A desk with the command line's defaults: the policies of
-    :func:`~itil_incident.cli._defaults.default_policies`, ids following the database's,
-    a :class:`~itil_incident.NullNotifier` (the outbox keeps every message for a relay)."""
-    return ServiceDesk(repository, policies=default_policies(), notifier=NullNotifier(),
-                       clock=clock, ids=DatabaseIds(engine))
+def build_desk(repository: Repository, engine: sa.Engine, clock: Clock,
+               policies: DeskPolicies | None = None) -> ServiceDesk:
+    """A desk with the command line's defaults: ``policies`` (default: the shipped
+    configuration's, :func:`~itil_incident.config.default_config`), ids following the
+    database's, a :class:`~itil_incident.NullNotifier` (the outbox keeps every message for a
+    relay)."""
+    return ServiceDesk(repository, policies=policies or default_config().policies,
+                       notifier=NullNotifier(), clock=clock, ids=DatabaseIds(engine))
 
 
 def _login_name() -> str:
@@ -113,13 +116,24 @@ class Session:
     opened on first use and closed when the command ends."""
 
     def __init__(self, db: str, user: str | None, now: datetime | None, *,
-                 db_given: bool = True) -> None:
+                 db_given: bool = True, config_file: str | None = None) -> None:
         self.db = db
         self.db_given = db_given
         self.user = user or _login_name()
         self.now = now
+        self.config_file = config_file
+        self._config: DeskConfig | None = None
         self._repository: SqlRepository | None = None
         self._desk: ServiceDesk | None = None
+
+    @property
+    def config(self) -> DeskConfig:
+        """The configuration in force: the ``--config`` file, else the shipped one; read on
+        first use (an invalid file ends the command with exit code 6)."""
+        if self._config is None:
+            self._config = (default_config() if self.config_file is None
+                            else load_config(Path(self.config_file)))
+        return self._config
 
     @property
     def url(self) -> str:
@@ -171,7 +185,8 @@ class Session:
         """The service desk on the database (see :func:`build_desk`)."""
         if self._desk is None:
             repository = self.repository(create=create)
-            self._desk = build_desk(repository, repository.engine, clock or self.clock())
+            self._desk = build_desk(repository, repository.engine, clock or self.clock(),
+                                    self.config.policies)
         return self._desk
 
     def close(self) -> None:
@@ -228,9 +243,13 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
 @click.option("--now", callback=_instant, envvar="ITIL_INCIDENT_NOW", metavar="INSTANT",
               help="Act as if it were INSTANT (ISO 8601 with offset), for replays, demos and "
                    "tests [env ITIL_INCIDENT_NOW]")
+@click.option("--config", "config_file", envvar="ITIL_INCIDENT_CONFIG", metavar="FILE",
+              help="The configuration file (TOML) the desk runs with [env ITIL_INCIDENT_CONFIG; "
+                   "default: the one shipped, see `itil-incident config show`]")
 @click.version_option(package_name="itil-incident", prog_name="itil-incident")
 @click.pass_context
-def app(ctx: click.Context, db: str, user: str | None, now: datetime | None) -> None:
+def app(ctx: click.Context, db: str, user: str | None, now: datetime | None,
+        config_file: str | None) -> None:
     """itil-incident: an ITIL service desk on the command line.
 
     Incidents and problems live in an SQLite file (or PostgreSQL); every change is an audited
@@ -238,6 +257,6 @@ def app(ctx: click.Context, db: str, user: str | None, now: datetime | None) -> 
     """
     source = ctx.get_parameter_source("db")
     given = source is not None and source is not click.core.ParameterSource.DEFAULT
-    session = Session(db, user, now, db_given=given)
+    session = Session(db, user, now, db_given=given, config_file=config_file)
     ctx.obj = session
     ctx.call_on_close(session.close)

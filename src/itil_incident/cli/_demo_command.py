@@ -67,7 +67,7 @@ def demo_command(session: Session, demo_db: str | None, seed: int, force: bool,
     _fresh(session, force)
     repository = session.repository(create=True, durable=False)
     desk = build_desk(MirroredRepository(repository), repository.engine,
-                      FrozenClock(WorkingWeek.START))
+                      FrozenClock(WorkingWeek.START), session.config.policies)
     week = WorkingWeek(desk, seed)
     out = console(stderr=True)
     with Progress(TextColumn("Simulating the week"), BarColumn(),

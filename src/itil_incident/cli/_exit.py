@@ -8,15 +8,18 @@ and the exit code of its kind. Click's own usage errors keep click's code 2.
 from __future__ import annotations
 
 import enum
+import shlex
 from typing import IO, Any
 
 import click
 
 from itil_incident.adapters.sql import StorageError
+from itil_incident.config import ConfigError
 from itil_incident.errors import ConcurrencyError, ItilIncidentError, NotFoundError
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "ConfigFailure",
     "ConflictFailure",
     "DatabaseFailure",
     "ExitCode",
@@ -42,13 +45,17 @@ class ExitCode(enum.IntEnum):
     #: The database cannot serve the command: not initialised, unreachable, locked, another
     #: schema version, or its driver is not installed.
     DATABASE = 5
+    #: The configuration file (``--config`` / ``ITIL_INCIDENT_CONFIG``, or the file given to
+    #: ``config check``) cannot be read or is invalid; ``config check FILE`` lists every problem.
+    CONFIG = 6
 
 
 #: The exit codes in words, for ``--help`` (click rewraps it) and the module documentation.
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 the command was refused (nothing changed); 2 usage error; "
     "3 no record with that id; 4 the record changed meanwhile (run the command again); "
-    "5 the database cannot be used (not initialised: run `itil-incident init` first)."
+    "5 the database cannot be used (not initialised: run `itil-incident init` first); "
+    "6 the configuration file is invalid (see `itil-incident config check FILE`)."
 )
 
 
@@ -83,6 +90,12 @@ class DatabaseFailure(Failure):
     exit_code = ExitCode.DATABASE
 
 
+class ConfigFailure(Failure):
+    """The configuration file cannot be read or is invalid (exit code 6)."""
+
+    exit_code = ExitCode.CONFIG
+
+
 def failure_for(error: ItilIncidentError) -> Failure:
     """The failure that reports ``error``: its message, a hint, and its exit code."""
     if isinstance(error, NotFoundError):
@@ -91,6 +104,14 @@ def failure_for(error: ItilIncidentError) -> Failure:
         return NotFoundFailure(f"{error} (see `{where}`)")
     if isinstance(error, ConcurrencyError):
         return ConflictFailure(f"{error}; nothing was changed: run the command again")
+    if isinstance(error, ConfigError):
+        source = error.source or "the configuration"
+        first = error.issues[0] if error.issues else "no details"
+        more = len(error.issues) - 1
+        also = f" (and {more} more)" if more > 0 else ""
+        hint = (f"; run `itil-incident config check {shlex.quote(error.source)}` to list every "
+                "problem") if error.source else ""
+        return ConfigFailure(f"{source} is invalid: {first}{also}{hint}")
     if isinstance(error, StorageError):
         return DatabaseFailure(str(error))
     return Failure(str(error))

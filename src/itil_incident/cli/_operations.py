@@ -12,7 +12,6 @@ from itil_incident import SlaListState
 from itil_incident.adapters.sql import SCHEMA_VERSION, event_from_dict, event_to_dict, schema
 from itil_incident.cli._app import Session, pass_session
 from itil_incident.cli._data import clock_data, echo_json, report_data
-from itil_incident.cli._defaults import default_policies
 from itil_incident.cli._exit import ConflictFailure, Failure
 from itil_incident.cli._render import console, report_view, sla_table
 from itil_incident.domain.events import IncidentEvent, IncidentLogged
@@ -97,9 +96,10 @@ def workflow_group() -> None:
 @workflow_group.command("show")
 @click.option("--problem", is_flag=True, help="The problem lifecycle (default: incidents).")
 @json_option
-def workflow_show_command(problem: bool, as_json: bool) -> None:
+@pass_session
+def workflow_show_command(session: Session, problem: bool, as_json: bool) -> None:
     """Print a lifecycle as a Mermaid state diagram."""
-    policies = default_policies()
+    policies = session.config.policies
     workflow = policies.problem_workflow if problem else policies.incident_workflow
     if as_json:
         data: dict[str, Any] = workflow.to_dict()
