@@ -101,7 +101,8 @@ def test_every_python_block_of_a_page_runs(page: Path) -> None:
 def load_griffe_extension() -> ModuleType:
     path = DOCS / "_griffe" / "doctest_blocks.py"
     spec = importlib.util.spec_from_file_location("doctest_blocks", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
