@@ -13,6 +13,7 @@ Two explicit, visible markers, each on a block's first line:
 
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import os
 import re
@@ -116,3 +117,19 @@ def test_the_site_renders_doctest_examples_as_code_blocks() -> None:
         "    ```pycon\n    >>> x = 3\n    >>> x\n    3\n    ```"
     )
     assert fence("No examples here.\n\nNone at all.") == "No examples here.\n\nNone at all."
+
+
+def test_the_site_shows_sphinx_roles_as_code_and_drops_literal_markers() -> None:
+    extension = load_griffe_extension()
+    text = ("Raises :class:`~itil_incident.errors.ValidationError`; see :meth:`Workflow.fire`"
+            " and :data:`MAX_PAGE_SIZE`.\n\nInstall it with::\n\n    pip install x")
+    assert extension.markdown_of(text) == (
+        "Raises `ValidationError`; see `Workflow.fire` and `MAX_PAGE_SIZE`.\n\n"
+        "Install it with:\n\n    pip install x")
+    assert extension.markdown_of("Ratio 1::2 stays.") == "Ratio 1::2 stays."
+
+
+def test_the_examples_in_the_extension_docstrings_run() -> None:
+    result = doctest.testmod(load_griffe_extension())
+    assert result.attempted >= 1
+    assert result.failed == 0
