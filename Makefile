@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test docs lint typecheck unit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars,cli]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars,cli,docs]'
 	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
@@ -25,11 +25,17 @@ $(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-cli
 	$(BIN)/itil-incident demo --db itil-incident-demo.sqlite3 --force
 
-## test: ruff, mypy --strict (src, tests, examples, benchmarks) and every test
+## test: ruff, mypy --strict (src, tests, examples, benchmarks), every test, and the
+## documentation site built with warnings as errors (into the git-ignored site/)
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs/_griffe
 	$(BIN)/mypy
 	$(BIN)/pytest
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+## docs: serve the documentation site on http://127.0.0.1:8000 while you edit it
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis site
