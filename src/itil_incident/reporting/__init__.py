@@ -49,6 +49,17 @@ from itil_incident.reporting.kpis import (
     kpi_report,
 )
 
+# Recurring incidents, reports and what-if simulation of SLA policies.
+from itil_incident.reporting.recurring import (
+    RECURRING_KEYS,
+    ProblemProposal,
+    RecurringGroup,
+    RecurringIncident,
+    RecurringReport,
+    find_recurring,
+    title_words,
+)
+
 __all__ = [
     "ANCHORS",
     "BUCKETS",
@@ -75,4 +86,12 @@ __all__ = [
     "incident_facts",
     "kpi_figures",
     "kpi_report",
+    # Recurring incidents, reports and what-if simulation of SLA policies.
+    "RECURRING_KEYS",
+    "ProblemProposal",
+    "RecurringGroup",
+    "RecurringIncident",
+    "RecurringReport",
+    "find_recurring",
+    "title_words",
 ]
