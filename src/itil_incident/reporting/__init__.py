@@ -59,6 +59,13 @@ from itil_incident.reporting.recurring import (
     find_recurring,
     title_words,
 )
+from itil_incident.reporting.whatif import (
+    ORIGINAL,
+    ClockCounts,
+    WhatIfCell,
+    WhatIfReport,
+    what_if,
+)
 
 __all__ = [
     "ANCHORS",
@@ -94,4 +101,9 @@ __all__ = [
     "RecurringReport",
     "find_recurring",
     "title_words",
+    "ORIGINAL",
+    "ClockCounts",
+    "WhatIfCell",
+    "WhatIfReport",
+    "what_if",
 ]
