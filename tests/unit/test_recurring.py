@@ -241,3 +241,15 @@ def test_an_incident_given_twice_is_refused() -> None:
     incidents = desk.list_incidents()
     with pytest.raises(ValidationError, match="twice"):
         find_recurring([*incidents, *incidents])
+
+
+def test_incidents_that_all_lack_a_key_part_agree_on_it() -> None:
+    desk, ids = desk_with((0, "VPN drops", "vpn", ()), (1, "VPN drops", "vpn", ()),
+                          (2, "VPN drops", "vpn", ()), (3, "VPN drops", "vpn", ("gw-1",)))
+    [group] = find_recurring(desk.list_incidents()).groups
+    assert group.columns == ("service", "configuration_item", "category")
+    assert group.key[:2] == ("vpn", None)
+    assert group.incident_ids == tuple(ids[:3])
+    assert group.proposal is not None
+    assert group.proposal.configuration_items == ()
+    assert "(none)" in group.proposal.description

@@ -59,6 +59,13 @@ from itil_incident.reporting.recurring import (
     find_recurring,
     title_words,
 )
+from itil_incident.reporting.rendering import (
+    CHART_KINDS,
+    Chart,
+    MissingExtraError,
+    render_chart,
+)
+from itil_incident.reporting.reports import IncidentReport, build_report
 from itil_incident.reporting.whatif import (
     ORIGINAL,
     ClockCounts,
@@ -106,4 +113,10 @@ __all__ = [
     "WhatIfCell",
     "WhatIfReport",
     "what_if",
+    "CHART_KINDS",
+    "Chart",
+    "IncidentReport",
+    "MissingExtraError",
+    "build_report",
+    "render_chart",
 ]

@@ -9,8 +9,9 @@ default), have similar titles, and were logged close together. Each new group co
 
 How incidents are grouped
     1. *Key.* ``by`` names the key parts among ``"service"``, ``"configuration_item"`` and
-       ``"category"`` (full path). An incident without a value for a part is left out of
-       grouping; one with several configuration items is a candidate under each of them
+       ``"category"`` (full path). An incident without a value for a part has None there
+       (incidents that both lack it agree on it); one without a value for any part is left
+       out. An incident with several configuration items is a candidate under each of them
        (it joins at most one group, see step 4). Cancelled incidents are never evidence.
     2. *Window.* Incidents of one key, ordered by logging time, that lie in some span of
        ``window`` holding at least ``min_count`` of them are kept; the others are not
@@ -146,13 +147,13 @@ class ProblemProposal:
 
 @attrs.frozen
 class RecurringGroup:
-    """Incidents that share ``key`` (one value per name in ``columns``), have similar titles
-    and recur within the window, oldest first. ``common_words`` are the title words every
-    incident shares. ``covered_by`` names the problem that already handles the group (then
+    """Incidents that share ``key`` (one value per name in ``columns``; None: they all lack
+    it), have similar titles and recur within the window, oldest first. ``common_words`` are
+    the title words every incident shares. ``covered_by`` names the problem that already handles the group (then
     ``proposal`` is None); otherwise ``proposal`` is the problem to open."""
 
     columns: tuple[str, ...]
-    key: tuple[str, ...]
+    key: tuple[str | None, ...]
     incidents: tuple[RecurringIncident, ...]
     common_words: tuple[str, ...]
     covered_by: str | None
@@ -223,7 +224,7 @@ class _Item:
     incident: RecurringIncident
     at: float
     words: frozenset[str]
-    values: dict[str, tuple[str, ...]] = attrs.field(eq=False)
+    values: dict[str, tuple[str | None, ...]] = attrs.field(eq=False)
 
 
 def _check(by: object, min_count: object, window: object, title_similarity: object
@@ -326,15 +327,16 @@ def _order(item: _Item) -> tuple[float, str]:
 
 
 def _candidates(items: list[_Item], columns: tuple[str, ...], count: int, window: float,
-                threshold: float) -> list[tuple[tuple[str, ...], list[_Item]]]:
-    by_key: dict[tuple[str, ...], list[_Item]] = {}
+                threshold: float) -> list[tuple[tuple[str | None, ...], list[_Item]]]:
+    by_key: dict[tuple[str | None, ...], list[_Item]] = {}
     for item in items:
-        keys: list[tuple[str, ...]] = [()]
+        keys: list[tuple[str | None, ...]] = [()]
         for name in columns:
             keys = [(*key, value) for key in keys for value in item.values[name]]
         for key in keys:
-            by_key.setdefault(key, []).append(item)
-    found: list[tuple[tuple[str, ...], list[_Item]]] = []
+            if any(value is not None for value in key):
+                by_key.setdefault(key, []).append(item)
+    found: list[tuple[tuple[str | None, ...], list[_Item]]] = []
     for key, members in by_key.items():
         if len(members) < count:
             continue
@@ -383,16 +385,16 @@ def find_recurring(
         record = RecurringIncident(incident.id, incident.logged_at, incident.title,
                                    incident.is_terminal,
                                    incident.problem_id or linked.get(incident.id))
-        values = {
-            "service": () if incident.service is None else (incident.service,),
-            "configuration_item": tuple(sorted(set(incident.configuration_items))),
-            "category": () if incident.category is None else (str(incident.category),),
+        values: dict[str, tuple[str | None, ...]] = {
+            "service": (incident.service,),
+            "configuration_item": tuple(sorted(set(incident.configuration_items))) or (None,),
+            "category": (None if incident.category is None else str(incident.category),),
         }
         items.append(_Item(record, incident.logged_at.timestamp(),
                            title_words(incident.title), values))
     candidates = _candidates(items, columns, count, span, threshold)
     # Largest first, then oldest, then key: each incident joins one group.
-    candidates.sort(key=lambda pair: (-len(pair[1]), _order(pair[1][0]), pair[0]))
+    candidates.sort(key=lambda pair: (-len(pair[1]), _order(pair[1][0]), _text_key(pair[0])))
     taken: set[str] = set()
     groups: list[RecurringGroup] = []
     for key, chain in candidates:
@@ -400,12 +402,16 @@ def find_recurring(
         for part in _chains(free, count, span) if len(free) < len(chain) else [chain]:
             taken.update(item.incident.incident_id for item in part)
             groups.append(_group(columns, key, part, problems))
-    groups.sort(key=lambda group: (group.first_at, group.key, group.incident_ids))
+    groups.sort(key=lambda group: (group.first_at, _text_key(group.key), group.incident_ids))
     return RecurringReport(columns, count, window, threshold, len(loaded), cancelled,
                            tuple(groups))
 
 
-def _group(columns: tuple[str, ...], key: tuple[str, ...], items: list[_Item],
+def _text_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((value is None, value or "") for value in key)
+
+
+def _group(columns: tuple[str, ...], key: tuple[str | None, ...], items: list[_Item],
            problems: list[Problem]) -> RecurringGroup:
     records = tuple(item.incident for item in items)
     common = frozenset.intersection(*(item.words for item in items))
@@ -419,29 +425,29 @@ def _group(columns: tuple[str, ...], key: tuple[str, ...], items: list[_Item],
     return RecurringGroup(columns, key, records, words, covered, proposal)
 
 
-def _covers(problem: Problem, parts: dict[str, str], common: frozenset[str],
+def _covers(problem: Problem, parts: dict[str, str | None], common: frozenset[str],
             first: datetime) -> bool:
     if "service" in parts and problem.service != parts["service"]:
         return False
-    if "category" in parts and (problem.category is None
-                                or str(problem.category) != parts["category"]):
+    if "category" in parts and parts["category"] != (
+            None if problem.category is None else str(problem.category)):
         return False
-    if ("configuration_item" in parts
-            and parts["configuration_item"] not in problem.configuration_items):
+    item = parts.get("configuration_item")
+    if item is not None and item not in problem.configuration_items:
         return False
     return problem.opened_at >= first and common <= title_words(problem.title)
 
 
-def _proposal(parts: dict[str, str], words: tuple[str, ...],
+def _proposal(parts: dict[str, str | None], words: tuple[str, ...],
               records: tuple[RecurringIncident, ...]) -> ProblemProposal:
-    where = " / ".join(parts.values())
+    where = " / ".join(value for value in parts.values() if value is not None)
     subject = " ".join(words) if words else records[0].title
     title = f"Recurring incidents on {where}: {subject}"
     if len(title) > _MAX_TITLE:
         title = title[:_MAX_TITLE - 3].rstrip() + "..."
     span = f"{records[0].logged_at.isoformat()} to {records[-1].logged_at.isoformat()}"
     lines = [f"{len(records)} similar incidents on "
-             + ", ".join(f"{name} {value}" for name, value in parts.items())
+             + ", ".join(f"{name} {value or '(none)'}" for name, value in parts.items())
              + f", logged from {span}."]
     if words:
         lines.append(f"Common title words: {', '.join(words)}.")
@@ -449,8 +455,8 @@ def _proposal(parts: dict[str, str], words: tuple[str, ...],
     lines.extend(f"- {r.incident_id} ({r.logged_at.isoformat()}): {r.title}" for r in records)
     return ProblemProposal(
         title=title, description="\n".join(lines), service=parts.get("service"),
-        configuration_items=(() if "configuration_item" not in parts
-                             else (parts["configuration_item"],)),
+        configuration_items=tuple(item for item in (parts.get("configuration_item"),)
+                                  if item is not None),
         category=parts.get("category"),
         incident_ids=tuple(r.incident_id for r in records if not r.terminal),
         evidence_ids=tuple(r.incident_id for r in records))
