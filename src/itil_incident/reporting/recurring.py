@@ -149,8 +149,9 @@ class ProblemProposal:
 class RecurringGroup:
     """Incidents that share ``key`` (one value per name in ``columns``; None: they all lack
     it), have similar titles and recur within the window, oldest first. ``common_words`` are
-    the title words every incident shares. ``covered_by`` names the problem that already handles the group (then
-    ``proposal`` is None); otherwise ``proposal`` is the problem to open."""
+    the title words every incident shares. ``covered_by`` names the problem that already
+    handles the group (then ``proposal`` is None); otherwise ``proposal`` is the problem to
+    open."""
 
     columns: tuple[str, ...]
     key: tuple[str | None, ...]
