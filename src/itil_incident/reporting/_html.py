@@ -111,7 +111,7 @@ def render_html(report: IncidentReport) -> str:
     groups = report.recurring.groups
     body["recurring"] = _table("recurring", [
         "Key", "Incidents", "First", "Last", "Common words", "Status", "Incident ids"], [[
-            ", ".join(f"{n} {v}" for n, v in zip(g.columns, g.key, strict=True)),
+            g.label,
             str(len(g.incidents)), g.first_at.isoformat(), g.last_at.isoformat(),
             " ".join(g.common_words) or "-",
             f"covered by {g.covered_by}" if g.covered_by is not None else "problem proposed",

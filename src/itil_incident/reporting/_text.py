@@ -16,13 +16,16 @@ __all__ = ["render_text", "table"]
 _BAR = 30
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows under a header, columns padded; the first column left-aligned, others right."""
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, last_left: bool = False
+          ) -> list[str]:
+    """Rows under a header, columns padded; the first column left-aligned (and the last one
+    with ``last_left``), the others right-aligned."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows,
                                                                         strict=True)]
+    left = {0, len(widths) - 1} if last_left else {0}
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.ljust(w) if index == 0 else cell.rjust(w)
+        return "  ".join(cell.ljust(w) if index in left else cell.rjust(w)
                          for index, (cell, w) in enumerate(zip(cells, widths, strict=True))
                          ).rstrip()
 
@@ -34,16 +37,15 @@ def _bars(pairs: Sequence[tuple[str, int]], unit: str) -> list[str]:
         return ["No data."]
     largest = max(count for _, count in pairs) or 1
     rows = [[name, str(count), "#" * round(_BAR * count / largest)] for name, count in pairs]
-    return table(["", unit, ""], rows)
+    return table(["", unit, ""], rows, last_left=True)
 
 
 def render_text(report: IncidentReport) -> str:
     kpis = report.kpis
     lines = [report.title, "=" * len(report.title), ""]
-    span = ("all incidents" if kpis.period is None
-            else f"logged from {kpis.period[0].isoformat()} to {kpis.period[1].isoformat()}")
-    lines += [f"Incidents {span}; backlog at {kpis.at.isoformat()}; periods in {kpis.time_zone}.",
-              ""]
+    span = ("All incidents" if kpis.period is None else
+            f"Incidents logged from {kpis.period[0].isoformat()} to {kpis.period[1].isoformat()}")
+    lines += [f"{span}; backlog at {kpis.at.isoformat()}; periods in {kpis.time_zone}.", ""]
 
     def section(name: str) -> None:
         lines.extend(["", name, "-" * len(name)])
@@ -79,11 +81,9 @@ def render_text(report: IncidentReport) -> str:
     if not groups:
         lines.append("No recurring group.")
     for group in groups:
-        key = ", ".join(f"{name} {value}" for name, value in zip(group.columns, group.key,
-                                                                 strict=True))
         status = (f"covered by {group.covered_by}" if group.covered_by is not None
                   else "problem proposed")
-        lines.append(f"- {key}: {len(group.incidents)} incidents from "
+        lines.append(f"- {group.label}: {len(group.incidents)} incidents from "
                      f"{group.first_at.isoformat()} to {group.last_at.isoformat()} "
                      f"({status})")
         lines.append(f"  common words: {' '.join(group.common_words) or '-'}")

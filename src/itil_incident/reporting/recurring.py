@@ -165,6 +165,12 @@ class RecurringGroup:
         return tuple(item.incident_id for item in self.incidents)
 
     @property
+    def label(self) -> str:
+        """The key in words, such as ``service vpn, configuration item (none)``."""
+        return ", ".join(f"{name.replace('_', ' ')} {'(none)' if value is None else value}"
+                         for name, value in zip(self.columns, self.key, strict=True))
+
+    @property
     def first_at(self) -> datetime:
         return self.incidents[0].logged_at
 
