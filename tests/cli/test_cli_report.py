@@ -129,3 +129,49 @@ def test_report_on_an_uninitialised_database_says_to_run_init(tmp_path: Path) ->
     result = Desk(tmp_path / "none.sqlite3")("report")
     assert result.exit_code == 5
     assert "init" in result.stderr
+
+
+WHAT_IF = """
+[alternatives.strict]
+scale = 0.01
+
+[alternatives.relaxed]
+scale = 100
+pause_hold_reasons = ["awaiting_caller", "awaiting_vendor"]
+
+[alternatives."fast response".targets]
+response = { 1 = 0.01, 2 = 0.01, 3 = 0.01, 4 = 0.01, 5 = 0.01 }
+"""
+
+
+def test_report_what_if_compares_policy_variants_side_by_side(
+        desk: Desk, filled: list[str], tmp_path: Path) -> None:
+    variants = tmp_path / "what-if.toml"
+    variants.write_text(WHAT_IF, encoding="utf-8")
+    data = desk.json("report", "--what-if", str(variants), now=LATER)
+    simulation = data["what_if"]
+    assert simulation["policies"] == ["original", "strict", "relaxed", "fast response"]
+    assert simulation["incidents"] == 5
+    resolution = {c["policy"]: c for c in simulation["totals"]["resolution"]}
+    assert resolution["relaxed"]["breached"] == 0
+    assert resolution["strict"]["breached"] >= resolution["original"]["breached"]
+    assert resolution["strict"]["met"] == 0
+    response = {c["policy"]: c for c in simulation["totals"]["response"]}
+    assert response["fast response"]["met"] == 0
+    text = desk.ok("report", "--what-if", str(variants), now=LATER).stdout
+    assert "What-if SLA simulation" in text
+    assert any(line.split()[:1] == ["relaxed"] for line in text.splitlines())
+
+
+@pytest.mark.parametrize("content", [
+    "not toml [", "[other]\nx = 1", '[alternatives.x]\ncolour = "red"',
+    "[alternatives.x]\nscale = -1", '[alternatives.x.targets]\nresolution = { 1 = "soon" }',
+    '[alternatives.x.targets]\nuptime = { 1 = 2 }', '[alternatives.x]\ncalendar = { a = 1 }',
+])
+def test_report_refuses_a_malformed_what_if_file(desk: Desk, tmp_path: Path,
+                                                 content: str) -> None:
+    variants = tmp_path / "what-if.toml"
+    variants.write_text(content, encoding="utf-8")
+    result = desk("report", "--what-if", str(variants))
+    assert result.exit_code == 2, result.output
+    assert "--what-if" in result.output

@@ -21,7 +21,8 @@ from itil_incident import (
     SlaPolicyVersion,
     ValidationError,
 )
-from itil_incident.reporting import ORIGINAL, WhatIfReport, what_if
+from itil_incident.errors import ItilIncidentError
+from itil_incident.reporting import ORIGINAL, WhatIfReport, adjusted_policy, what_if
 from itil_incident.testing import FrozenClock, make_desk
 
 START = datetime(2026, 1, 30, 9, tzinfo=UTC)  # a Friday
@@ -202,3 +203,41 @@ def test_bad_arguments_raise_a_validation_error(arguments: dict[str, object]) ->
 def test_bad_incidents_raise_a_validation_error(incidents: object) -> None:
     with pytest.raises(ValidationError):
         what_if(incidents, original=policy(2), alternatives={"4h": policy(4)})  # type: ignore[arg-type]
+
+
+def test_an_adjusted_policy_scales_replaces_and_keeps_the_rest() -> None:
+    base = policy(4, response_hours=1)
+    office = BusinessCalendar.office("Europe/Paris")
+    changed = adjusted_policy(base, scale=2, targets={"response": {1: timedelta(minutes=5)}},
+                              calendar=office, pause_hold_reasons=["awaiting_vendor"])
+    agreement = changed.latest.agreement("all")
+    assert agreement.target(SlaMetric.RESOLUTION, 3) == timedelta(hours=8)
+    assert agreement.target(SlaMetric.RESPONSE, 1) == timedelta(minutes=5)
+    assert agreement.target(SlaMetric.RESPONSE, 2) == timedelta(hours=2)
+    assert agreement.calendar is office
+    assert agreement.pause_hold_reasons == frozenset({"awaiting_vendor"})
+    assert changed.latest.fallback == base.latest.fallback
+    assert base.latest.agreement("all").target(SlaMetric.RESOLUTION, 3) == timedelta(hours=4)
+
+
+def test_a_scaled_policy_simulates_like_one_written_by_hand() -> None:
+    clock = FrozenClock(START)
+    desk = desk_at(clock)
+    for hours in (1, 3, 6):
+        resolved_after(desk, clock, hours)
+    scaled = what_if(desk.list_incidents(), original=policy(2),
+                     alternatives={"x": adjusted_policy(policy(2), scale=2)})
+    written = what_if(desk.list_incidents(), original=policy(2), alternatives={"x": policy(4)})
+    assert scaled == written
+
+
+@pytest.mark.parametrize("arguments", [
+    {"scale": 0}, {"scale": -1}, {"scale": True}, {"scale": "2"},
+    {"targets": {"resolution": {1: 3600}}}, {"targets": {"resolution": {"1": timedelta(1)}}},
+    {"targets": {"uptime": {1: timedelta(1)}}}, {"targets": ["resolution"]},
+    {"calendar": "office"}, {"pause_hold_reasons": "awaiting_vendor"},
+    {"pause_hold_reasons": [""]},
+])
+def test_bad_adjustments_raise_a_library_error(arguments: dict[str, object]) -> None:
+    with pytest.raises(ItilIncidentError):
+        adjusted_policy(policy(2), **arguments)  # type: ignore[arg-type]

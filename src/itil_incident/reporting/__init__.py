@@ -71,6 +71,7 @@ from itil_incident.reporting.whatif import (
     ClockCounts,
     WhatIfCell,
     WhatIfReport,
+    adjusted_policy,
     what_if,
 )
 
@@ -113,6 +114,7 @@ __all__ = [
     "WhatIfCell",
     "WhatIfReport",
     "what_if",
+    "adjusted_policy",
     "CHART_KINDS",
     "Chart",
     "IncidentReport",

@@ -58,6 +58,7 @@ from itil_incident.reporting.rendering import Chart
 __all__ = ["IncidentReport", "build_report"]
 
 _METRICS = ("response", "resolution")
+_PLURAL = {"category": "categories", "service": "services"}
 
 
 def hours(seconds: float | None) -> str:
@@ -165,7 +166,8 @@ class IncidentReport:
             top = self.top_volumes(dimension)
             if top:
                 charts[dimension] = Chart(
-                    title=f"Top {len(top)} {dimension} by incidents", kind="hbar",
+                    title=f"Top {len(top)} {_PLURAL[dimension]} by incidents logged",
+                    kind="hbar",
                     x_label=dimension.capitalize(), y_label="Incidents logged (count)",
                     categories=tuple(name for name, _ in top),
                     series=(("incidents", tuple(float(count) for _, count in top)),))

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -47,14 +47,16 @@ import attrs
 from itil_incident.domain.incident import Incident
 from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import NotFoundError, ValidationError
+from itil_incident.policies._sla_rules import SlaMetric, to_metric
 from itil_incident.policies._sla_state import ClockStatus
-from itil_incident.policies.sla import SlaPolicy
+from itil_incident.policies.sla import SlaAgreement, SlaCalendar, SlaPolicy
 from itil_incident.policies.sla_clock import evaluate
 from itil_incident.reporting import _arguments as check
 from itil_incident.reporting import facts as _facts
 from itil_incident.reporting._results import Cell, _Table
 
-__all__ = ["ORIGINAL", "ClockCounts", "WhatIfCell", "WhatIfReport", "what_if"]
+__all__ = ["ORIGINAL", "ClockCounts", "WhatIfCell", "WhatIfReport", "adjusted_policy",
+           "what_if"]
 
 #: The name of the original policy in a :class:`WhatIfReport`.
 ORIGINAL = "original"
@@ -266,3 +268,86 @@ def _last(history: Sequence[object]) -> datetime:
         raise ValidationError(f"not an incident event: {type(stamp).__name__}",
                               field="incidents") from None
     return instant.astimezone(UTC)
+
+
+def adjusted_policy(
+    policy: SlaPolicy,
+    *,
+    scale: float | None = None,
+    targets: Mapping[str, Mapping[int, timedelta]] | None = None,
+    calendar: SlaCalendar | None = None,
+    pause_hold_reasons: Iterable[str] | None = None,
+) -> SlaPolicy:
+    """A copy of ``policy`` with every agreement (of every version) changed alike, to
+    simulate with :func:`what_if`: targets multiplied by ``scale`` (rounded to the second),
+    then the ``targets`` given (``{metric: {priority level: target}}``) put in place, the
+    ``calendar`` and the ``pause_hold_reasons`` replaced. Rules, clock rules and versions are
+    kept. Bad values raise :class:`~itil_incident.ValidationError` (an unknown metric
+    :class:`~itil_incident.DefinitionError`, as the policy's own checks do).
+
+    >>> from itil_incident import BusinessCalendar, SlaPolicyVersion
+    >>> policy = SlaPolicy.single("support", SlaPolicyVersion(
+    ...     version=1, effective_from=datetime(2026, 1, 1, tzinfo=UTC), fallback="all",
+    ...     agreements=[SlaAgreement(name="all", calendar=BusinessCalendar.always(),
+    ...                              targets={"resolution": {1: timedelta(hours=4)}})]))
+    >>> looser = adjusted_policy(policy, scale=1.5, targets={"response": {1: timedelta(hours=1)}})
+    >>> agreement = looser.latest.agreement("all")
+    >>> agreement.target(SlaMetric.RESOLUTION, 1), agreement.target(SlaMetric.RESPONSE, 1)
+    (datetime.timedelta(seconds=21600), datetime.timedelta(seconds=3600))
+    """
+    if not isinstance(policy, SlaPolicy):
+        raise ValidationError(f"policy must be an SlaPolicy, got {type(policy).__name__}",
+                              field="policy")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not 0 < scale < 1e6):
+        raise ValidationError(f"scale must be a positive number, got {scale!r}", field="scale")
+    replaced = _targets(targets)
+    if calendar is not None and not isinstance(calendar, SlaCalendar):
+        raise ValidationError("calendar must be a business calendar", field="calendar")
+    reasons = None
+    if pause_hold_reasons is not None:
+        if isinstance(pause_hold_reasons, (str, bytes)) or not isinstance(pause_hold_reasons,
+                                                                          Iterable):
+            raise ValidationError("pause_hold_reasons must be a collection of hold reasons",
+                                  field="pause_hold_reasons")
+        listed = list(pause_hold_reasons)
+        if not all(isinstance(reason, str) and reason.strip() for reason in listed):
+            raise ValidationError("every hold reason must be a non-blank string",
+                                  field="pause_hold_reasons")
+        reasons = frozenset(listed)
+
+    def adjust(agreement: SlaAgreement) -> SlaAgreement:
+        new: dict[SlaMetric, dict[int, timedelta]] = {
+            metric: {level: (target if scale is None
+                             else timedelta(seconds=round(target.total_seconds() * scale)))
+                     for level, target in levels.items()}
+            for metric, levels in agreement.targets.items()}
+        for metric, levels in replaced.items():
+            new.setdefault(metric, {}).update(levels)
+        changes: dict[str, Any] = {"targets": new}
+        if calendar is not None:
+            changes["calendar"] = calendar
+        if reasons is not None:
+            changes["pause_hold_reasons"] = reasons
+        return attrs.evolve(agreement, **changes)
+
+    return SlaPolicy(policy.name, [
+        attrs.evolve(version, agreements=tuple(adjust(a) for a in version.agreements))
+        for version in policy.versions])
+
+
+def _targets(value: object) -> dict[SlaMetric, dict[int, timedelta]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("targets must map a metric to {priority level: timedelta}",
+                              field="targets")
+    result: dict[SlaMetric, dict[int, timedelta]] = {}
+    for metric, levels in value.items():
+        if not isinstance(levels, Mapping) or not all(
+                type(level) is int and isinstance(target, timedelta) and target > timedelta(0)
+                for level, target in levels.items()):
+            raise ValidationError(f"targets of {metric!r} must map priority levels (int) to "
+                                  "positive timedeltas", field="targets")
+        result[to_metric(metric)] = dict(levels)
+    return result
