@@ -286,13 +286,14 @@ def _problems(known: object) -> list[Problem]:
 def _dense(items: list[_Item], count: int, window: float) -> list[_Item]:
     """The items (sorted by time) lying in some span of ``window`` holding ``count`` of them."""
     keep = [False] * len(items)
-    low = 0
+    low = marked = 0  # marked: the first index not marked yet (each is marked once)
     for high, item in enumerate(items):
         while item.at - items[low].at > window:
             low += 1
         if high - low + 1 >= count:
-            for index in range(low, high + 1):
+            for index in range(max(low, marked), high + 1):
                 keep[index] = True
+            marked = high + 1
     return [item for item, kept in zip(items, keep, strict=True) if kept]
 
 
@@ -308,10 +309,17 @@ def _chains(items: list[_Item], count: int, window: float) -> list[list[_Item]]:
 
 
 def _title_clusters(items: list[_Item], threshold: float) -> list[list[_Item]]:
-    """Single-linkage clusters of items whose title similarity reaches ``threshold``."""
+    """Single-linkage clusters of items whose title similarity reaches ``threshold``.
+
+    Items with the same word set are compared once; only word sets sharing a word are
+    compared (a threshold above 0 needs a shared word)."""
     if threshold == 0:
         return [items]
-    parent = list(range(len(items)))
+    by_words: dict[frozenset[str], list[_Item]] = {}
+    for item in items:
+        by_words.setdefault(item.words, []).append(item)
+    sets = list(by_words)
+    parent = list(range(len(sets)))
 
     def root(index: int) -> int:
         while parent[index] != index:
@@ -319,13 +327,18 @@ def _title_clusters(items: list[_Item], threshold: float) -> list[list[_Item]]:
             index = parent[index]
         return index
 
-    for left in range(len(items)):
-        for right in range(left + 1, len(items)):
-            if _similarity(items[left].words, items[right].words) >= threshold:
-                parent[root(right)] = root(left)
+    holders: dict[str, list[int]] = {}
+    for index, words in enumerate(sets):
+        for word in words:
+            holders.setdefault(word, []).append(index)
+    for index, words in enumerate(sets):
+        others = {other for word in words for other in holders[word] if other > index}
+        for other in others:
+            if root(other) != root(index) and _similarity(words, sets[other]) >= threshold:
+                parent[root(other)] = root(index)
     clusters: dict[int, list[_Item]] = {}
-    for index, item in enumerate(items):
-        clusters.setdefault(root(index), []).append(item)
+    for index, words in enumerate(sets):
+        clusters.setdefault(root(index), []).extend(by_words[words])
     return list(clusters.values())
 
 
