@@ -159,7 +159,6 @@ def test_the_report_has_every_chart(report: IncidentReport) -> None:
 def test_every_chart_renders_to_a_non_empty_image(report: IncidentReport, name: str) -> None:
     chart = report.charts()[name]
     png = render_chart(chart, "png")
-    assert isinstance(png, bytes)
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
     height, width = pixels.shape[:2]
     assert 200 <= width <= 2000
@@ -194,7 +193,7 @@ def test_an_empty_chart_series_is_refused() -> None:
         Chart(title="t", x_label="x", y_label="y", categories=("a",), series=(("s", (1.0,)),),
               kind="pie")
     with pytest.raises(ValidationError):
-        render_chart("chart")  # type: ignore[arg-type]
+        render_chart("chart")  # type: ignore[call-overload]
 
 
 # -- the HTML page -----------------------------------------------------------------------------

@@ -60,7 +60,6 @@ def _figure(section: str, chart: Chart | None, caption: str) -> str:
     if chart is None:
         return '<p class="empty">No data.</p>'
     svg = render_chart(chart, "svg", id_prefix=f"{section}-")
-    assert isinstance(svg, str)
     return (f'<figure id="{section}-figure" role="img" aria-label="{escape(chart.title)}">'
             f"{svg}<figcaption>{escape(caption)}</figcaption></figure>")
 

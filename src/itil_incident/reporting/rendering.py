@@ -21,7 +21,7 @@ import importlib
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, overload
 
 import attrs
 
@@ -110,6 +110,14 @@ _SVG_NOISE = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*|<metadata>.*?</me
 
 _SVG_IDS = re.compile(r'(\bid="|\bhref="#|url\(#)([^"\)]*)')
 _PREFIX = re.compile(r"[A-Za-z0-9_-]*")
+
+
+@overload
+def render_chart(chart: Chart, fmt: Literal["svg"] = "svg", *, id_prefix: str = "") -> str: ...
+
+
+@overload
+def render_chart(chart: Chart, fmt: Literal["png"], *, id_prefix: str = "") -> bytes: ...
 
 
 def render_chart(chart: Chart, fmt: Literal["svg", "png"] = "svg", *, id_prefix: str = ""

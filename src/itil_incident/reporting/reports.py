@@ -50,7 +50,7 @@ from itil_incident.errors import ValidationError
 from itil_incident.policies.sla import SlaCalendar, SlaPolicy
 from itil_incident.reporting import _arguments as check
 from itil_incident.reporting import facts as _facts
-from itil_incident.reporting._results import Key, KpiReport
+from itil_incident.reporting._results import Key, KpiReport, Stat
 from itil_incident.reporting.kpis import kpi_report
 from itil_incident.reporting.recurring import RecurringReport, find_recurring
 from itil_incident.reporting.rendering import Chart
@@ -102,7 +102,7 @@ class IncidentReport:
         """Incidents logged per period, oldest period first."""
         return sorted((str(key), count) for key, count in self.kpis.volumes.counts["period"])
 
-    def time_to_resolve(self) -> list[tuple[int, Any]]:
+    def time_to_resolve(self) -> list[tuple[int, Stat]]:
         """Per priority level: its time-to-resolve :class:`~itil_incident.reporting.Stat`."""
         return [(int(group.key[0]) if group.key[0] is not None else 0,
                  group.figures.time_to_resolve) for group in self.by_priority.groups]
