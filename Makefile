@@ -14,7 +14,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars,cli,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,testing,sql,postgres,calendars,cli,docs,reports]'
 	touch $@ $(VENV)/.installed-run
 
 $(VENV)/.installed-cli: pyproject.toml | $(BIN)/python

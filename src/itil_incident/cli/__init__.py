@@ -14,7 +14,7 @@ Commands: ``init``; ``log``, ``list``, ``show``; ``assign``, ``start``, ``hold``
 ``note``, ``resolve``, ``close``, ``reopen``, ``cancel``, ``escalate``, ``priority``,
 ``categorize``; ``problem open|show|list|investigate|root-cause|workaround|known-error|
 resolve|close``; ``sla``; ``tick``; ``workflow show``; ``export``, ``import``; ``demo``;
-``config show|check``.
+``config show|check``; ``report``.
 Read commands take ``--json`` (instants in ISO 8601 UTC).
 
 Exit codes:
@@ -42,12 +42,15 @@ from itil_incident.cli._exit import ExitCode
 from itil_incident.cli._incidents import COMMANDS as _INCIDENT_COMMANDS
 from itil_incident.cli._operations import COMMANDS as _DESK_COMMANDS
 from itil_incident.cli._problems import problem_group
+from itil_incident.cli._report import report_command
 
 __all__ = ["ExitCode", "app", "main"]
 
 for _command in (*_INCIDENT_COMMANDS, problem_group, *_DESK_COMMANDS, demo_command,
                  config_group):
     app.add_command(_command)
+# Reports.
+app.add_command(report_command)
 
 
 def main() -> None:

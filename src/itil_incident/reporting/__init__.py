@@ -49,6 +49,32 @@ from itil_incident.reporting.kpis import (
     kpi_report,
 )
 
+# Recurring incidents, reports and what-if simulation of SLA policies.
+from itil_incident.reporting.recurring import (
+    RECURRING_KEYS,
+    ProblemProposal,
+    RecurringGroup,
+    RecurringIncident,
+    RecurringReport,
+    find_recurring,
+    title_words,
+)
+from itil_incident.reporting.rendering import (
+    CHART_KINDS,
+    Chart,
+    MissingExtraError,
+    render_chart,
+)
+from itil_incident.reporting.reports import IncidentReport, build_report
+from itil_incident.reporting.whatif import (
+    ORIGINAL,
+    ClockCounts,
+    WhatIfCell,
+    WhatIfReport,
+    adjusted_policy,
+    what_if,
+)
+
 __all__ = [
     "ANCHORS",
     "BUCKETS",
@@ -75,4 +101,24 @@ __all__ = [
     "incident_facts",
     "kpi_figures",
     "kpi_report",
+    # Recurring incidents, reports and what-if simulation of SLA policies.
+    "RECURRING_KEYS",
+    "ProblemProposal",
+    "RecurringGroup",
+    "RecurringIncident",
+    "RecurringReport",
+    "find_recurring",
+    "title_words",
+    "ORIGINAL",
+    "ClockCounts",
+    "WhatIfCell",
+    "WhatIfReport",
+    "what_if",
+    "adjusted_policy",
+    "CHART_KINDS",
+    "Chart",
+    "IncidentReport",
+    "MissingExtraError",
+    "build_report",
+    "render_chart",
 ]
