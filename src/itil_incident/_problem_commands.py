@@ -202,9 +202,9 @@ class ProblemCommands(FamilyCommands):
         """The open known errors matching the incident, best first, scored and explained by
         ``policies.known_errors`` (none when it is None).
 
-        For an open incident, the workarounds of the best matches not offered before (at most
-        ``max_offers``) are offered now: each offer is an ``incident.workaround_offered``
-        event, recorded once per problem. :meth:`log_incident` does the same for a new one.
+        For an open incident, the workarounds of the best ``max_offers`` matches that have
+        one are offered, unless offered before: each offer is an
+        ``incident.workaround_offered`` event, recorded once per problem. :meth:`log_incident` does the same for a new one.
         """
         actor = check.actor(actor)
         incident = self._incident(incident_id)
@@ -254,18 +254,17 @@ class ProblemCommands(FamilyCommands):
 
     def _offer(self, incident: Incident, matches: list[KnownErrorMatch], actor: Actor,
                at: datetime) -> None:
+        """Offer the workarounds of the best ``max_offers`` matches that have one, except
+        those offered before."""
         matcher = self.policies.known_errors
         limit = 0 if matcher is None else matcher.max_offers
         offered = {offer.problem_id for offer in incident.workaround_offers}
-        for match in matches:
-            if limit <= 0:
-                break
-            if match.workaround is None or match.problem_id in offered:
-                continue
-            incident.offer_workaround(problem_id=match.problem_id, workaround=match.workaround,
-                                      score=match.score, reasons=match.reasons, actor=actor,
-                                      at=at)
-            limit -= 1
+        best = [match for match in matches if match.workaround is not None][:limit]
+        for match in best:
+            if match.workaround is not None and match.problem_id not in offered:
+                incident.offer_workaround(
+                    problem_id=match.problem_id, workaround=match.workaround,
+                    score=match.score, reasons=match.reasons, actor=actor, at=at)
 
     # ----------------------------------------------------------------- changes
 

@@ -136,9 +136,22 @@ def test_at_most_max_offers_of_the_best_matches_are_offered(
     matches = desk.known_error_matches(incident.id, actor=agent)
     assert [m.problem_id for m in matches] == [stronger.id, weaker.id]
     assert matches[0].score > matches[1].score
-    # asked again, the next best is offered now, the first is not offered twice
+    # asked again, nothing new: the best is offered once, the weaker is not the best
     assert [o.problem_id for o in desk.get_incident(incident.id).workaround_offers] == [
-        stronger.id, weaker.id]
+        stronger.id]
+
+
+def test_a_better_known_error_published_later_is_offered_when_asked(
+    repository: InMemoryRepository, clock: FrozenClock, agent: Actor
+) -> None:
+    policies = DeskPolicies(known_errors=KnownErrorMatcher(max_offers=1))
+    desk = ServiceDesk(repository, clock=clock, policies=policies)
+    weaker = known_error(desk, agent, title="Gateway is slow")
+    incident = desk.log_incident(actor=agent, title="VPN tunnels drop", service="vpn")
+    stronger = known_error(desk, agent, title="VPN tunnels drop at the gateway")
+    desk.known_error_matches(incident.id, actor=agent)
+    assert [o.problem_id for o in desk.get_incident(incident.id).workaround_offers] == [
+        weaker.id, stronger.id]
 
 
 # -- offered on request ------------------------------------------------------------------------

@@ -139,7 +139,8 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) 
 class KnownErrorMatcher:
     """Scores known errors against incidents (see the module documentation).
 
-    ``max_offers`` caps how many of the best matches the desk offers to one incident at a time.
+    ``max_offers``: the desk offers the workarounds of this many of the best matches (those
+    with a workaround), each once per incident.
     """
 
     service_weight: int = attrs.field(default=2, validator=_weight)
