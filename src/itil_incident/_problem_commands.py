@@ -204,7 +204,8 @@ class ProblemCommands(FamilyCommands):
 
         For an open incident, the workarounds of the best ``max_offers`` matches that have
         one are offered, unless offered before: each offer is an
-        ``incident.workaround_offered`` event, recorded once per problem. :meth:`log_incident` does the same for a new one.
+        ``incident.workaround_offered`` event, recorded once per problem.
+        :meth:`log_incident` does the same for a new incident.
         """
         actor = check.actor(actor)
         incident = self._incident(incident_id)

@@ -76,7 +76,8 @@ def test_every_reason_names_a_real_point_of_contact(matcher: KnownErrorMatcher,
             named = set(reason.split(" ", 2)[2].split(", "))
             assert named == incident.configuration_items & known.configuration_items
         elif reason.startswith("category "):
-            assert incident.category is not None and known.category is not None
+            assert incident.category is not None
+            assert known.category is not None
             assert incident.category.is_within(known.category)
         else:
             assert reason.startswith("keyword")
