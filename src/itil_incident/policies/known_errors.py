@@ -25,6 +25,7 @@ The matcher is pure: :meth:`KnownErrorMatcher.compare` works on plain :class:`Fa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -100,15 +101,22 @@ class Facets:
     @classmethod
     def of_problem(cls, problem: Problem) -> Facets:
         """A problem's service, configuration items, category, and the keywords of its title,
-        description and known-error symptoms."""
+        description and known-error symptoms (computed once per distinct content)."""
         record = problem.known_error_record
-        facets = cls.of(service=problem.service,
-                        configuration_items=problem.configuration_items,
-                        category=problem.category, title=problem.title,
-                        description=problem.description)
-        if record is None:
-            return facets
-        return attrs.evolve(facets, keywords=facets.keywords | keywords(record.symptoms))
+        return _problem_facets(problem.service, problem.configuration_items, problem.category,
+                               problem.title, problem.description,
+                               None if record is None else record.symptoms)
+
+
+@functools.lru_cache(maxsize=4096)
+def _problem_facets(service: str | None, configuration_items: tuple[str, ...],
+                    category: CategoryPath | None, title: str, description: str,
+                    symptoms: str | None) -> Facets:
+    facets = Facets.of(service=service, configuration_items=configuration_items,
+                       category=category, title=title, description=description)
+    if symptoms is None:
+        return facets
+    return attrs.evolve(facets, keywords=facets.keywords | keywords(symptoms))
 
 
 @attrs.frozen
