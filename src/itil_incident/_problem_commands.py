@@ -250,7 +250,7 @@ class ProblemCommands(FamilyCommands):
         """Offer the workarounds of the known errors matching a new incident (see
         :meth:`known_error_matches`)."""
         matcher = self.policies.known_errors
-        if matcher is not None:
+        if matcher is not None and self.policies.known_errors_on_log:
             self._offer(incident, matcher.matches(incident, self._known_errors()), actor, at)
 
     def _offer(self, incident: Incident, matches: list[KnownErrorMatch], actor: Actor,

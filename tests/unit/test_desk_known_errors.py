@@ -124,6 +124,19 @@ def test_offers_are_switched_off_without_a_matcher(
     assert desk.known_error_matches(incident.id, actor=agent) == []
 
 
+def test_with_matching_off_on_logging_the_offer_waits_until_asked(
+    repository: InMemoryRepository, clock: FrozenClock, agent: Actor
+) -> None:
+    desk = ServiceDesk(repository, clock=clock,
+                       policies=DeskPolicies(known_errors_on_log=False))
+    problem = known_error(desk, agent)
+    incident = desk.log_incident(actor=agent, title="VPN tunnels drop", service="vpn")
+    assert incident.workaround_offers == ()
+    desk.known_error_matches(incident.id, actor=agent)
+    offers = desk.get_incident(incident.id).workaround_offers
+    assert [o.problem_id for o in offers] == [problem.id]
+
+
 def test_at_most_max_offers_of_the_best_matches_are_offered(
     repository: InMemoryRepository, clock: FrozenClock, agent: Actor
 ) -> None:

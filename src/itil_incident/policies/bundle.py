@@ -117,7 +117,8 @@ class DeskPolicies:
     code and notes. ``ServiceDesk.mark_duplicate`` resolves a duplicate with
     ``duplicate_resolution_code`` and closes it with ``duplicate_closure_code``.
     Problem management: ``known_errors`` matches new and open incidents against known errors
-    to offer their workaround (None: never offered); ``on_problem_resolved`` says what
+    to offer their workaround (None: never offered), on logging unless
+    ``known_errors_on_log`` is False (then only when asked); ``on_problem_resolved`` says what
     resolving a problem does to the incidents on hold awaiting it, resolved with
     ``problem_resolution_code`` when it resolves them. The codes must be among
     ``resolution_codes`` when the commands use them.
@@ -163,6 +164,7 @@ class DeskPolicies:
     duplicate_closure_code: str = attrs.field(default="duplicate", validator=_instance(str))
     known_errors: KnownErrorMatcher | None = attrs.field(
         factory=KnownErrorMatcher, validator=_instance(KnownErrorMatcher, optional=True))
+    known_errors_on_log: bool = attrs.field(default=True, validator=_instance(bool))
     on_problem_resolved: OnProblemResolved = attrs.field(
         default=OnProblemResolved.RESUME, converter=_on_problem_resolved)
     problem_resolution_code: str = attrs.field(default="solved_permanently",
