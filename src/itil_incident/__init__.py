@@ -88,6 +88,17 @@ from itil_incident.domain.problem_events import (
     ProblemTransitioned,
     ProblemWorkaroundRecorded,
 )
+
+# parent, child and duplicate incidents; problem management in depth
+from itil_incident.domain.problem_link_events import (
+    IncidentDuplicateRecorded,
+    IncidentMarkedDuplicate,
+    IncidentWorkaroundApplied,
+    IncidentWorkaroundOffered,
+    LinkedChange,
+    ProblemChangeLinked,
+    ProblemChangeUnlinked,
+)
 from itil_incident.domain.values import (
     SYSTEM,
     Actor,
@@ -129,7 +140,9 @@ from itil_incident.policies.escalation import (
     EscalationRule,
     matching_rules,
 )
+from itil_incident.policies.known_errors import KnownErrorMatch, KnownErrorMatcher
 from itil_incident.policies.priority import PriorityMatrix
+from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.policies.routing import Route, RoutingRule, RoutingTable, SupportGroup
 from itil_incident.policies.sla import (
     ClockRules,
@@ -316,4 +329,15 @@ __all__ = [
     "default_config",
     "dump_config",
     "load_config",
+    # parent, child and duplicate incidents; problem management in depth
+    "IncidentDuplicateRecorded",
+    "IncidentMarkedDuplicate",
+    "IncidentWorkaroundApplied",
+    "IncidentWorkaroundOffered",
+    "KnownErrorMatch",
+    "KnownErrorMatcher",
+    "LinkedChange",
+    "OnProblemResolved",
+    "ProblemChangeLinked",
+    "ProblemChangeUnlinked",
 ]

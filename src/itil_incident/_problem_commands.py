@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from itil_incident._desk_core import DeskCore, optional_id, positive_limit, state_names
+from itil_incident._desk_core import optional_id, positive_limit, state_names
+from itil_incident._family_commands import FamilyCommands, IncidentBatch
 from itil_incident._paging import (
     Page,
     PageCursor,
@@ -15,15 +17,18 @@ from itil_incident._paging import (
     page_size,
 )
 from itil_incident.domain import _checks as check
+from itil_incident.domain.incident import Incident
 from itil_incident.domain.problem import Problem
-from itil_incident.domain.values import Actor, CategoryPath, Impact, Urgency
-from itil_incident.errors import ValidationError
+from itil_incident.domain.values import Actor, CategoryPath, HoldReason, Impact, Urgency
+from itil_incident.errors import InvalidTransitionError, ValidationError
+from itil_incident.policies.known_errors import KnownErrorMatch
+from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.ports import ProblemQuery
 
 __all__ = ["ProblemCommands"]
 
 
-class ProblemCommands(DeskCore):
+class ProblemCommands(FamilyCommands):
     """Problem management: open from incidents, investigate, known errors, resolve, close."""
 
     def open_problem(
@@ -139,9 +144,145 @@ class ProblemCommands(DeskCore):
                                 lambda p, a, t: p.add_note(text, actor=a, at=t))
 
     def resolve_problem(self, problem_id: str, resolution: str, *, actor: Actor) -> Problem:
-        """The root cause is removed."""
-        return self._on_problem("resolve_problem", problem_id, actor,
-                                lambda p, a, t: p.resolve(resolution, actor=a, at=t))
+        """The root cause is removed.
+
+        The incidents linked to the problem and on hold awaiting it (hold reason
+        ``awaiting_problem``) are then resolved or resumed, or left alone, as
+        ``policies.on_problem_resolved`` says; each event names the problem. A resolved
+        incident's open children follow it (``policies.cascade_resolution``). Everything is
+        saved atomically; an incident the workflow cannot move refuses the whole command
+        (:class:`~itil_incident.InvalidTransitionError` naming it).
+        """
+        actor = check.actor(actor)
+
+        def attempt() -> Problem:
+            problem = self._problem(problem_id)
+            self._authorize(actor, "resolve_problem", problem)
+            now = self._now()
+            problem.resolve(resolution, actor=actor, at=now)
+            batch = IncidentBatch(self._incident)
+            effect = self.policies.on_problem_resolved
+            if effect is not OnProblemResolved.NOTHING:
+                for incident_id in problem.incident_ids:
+                    self._release(batch.get(incident_id), problem, effect, batch, actor, now)
+            self._commit([problem, *batch.changed()])
+            return problem
+
+        return self._attempt("resolve_problem", attempt)
+
+    def _release(self, incident: Incident, problem: Problem, effect: OnProblemResolved,
+                 batch: IncidentBatch, actor: Actor, now: datetime) -> None:
+        """Resolve or resume ``incident`` when it is on hold awaiting ``problem``."""
+        if (incident.problem_id != problem.id or incident.is_terminal
+                or incident.hold_reason != HoldReason.AWAITING_PROBLEM):
+            return
+        policies = self.policies
+        resolving = effect is OnProblemResolved.RESOLVE
+        self._authorize(actor, "resolve" if resolving else "resume", incident)
+        try:
+            if resolving:
+                incident.resolve_for_problem(
+                    problem_id=problem.id, code=policies.problem_resolution_code,
+                    notes=f"{problem.id} resolved: {problem.resolution}", actor=actor, at=now,
+                    codes=policies.resolution_codes)
+            else:
+                incident.resume_for_problem(problem_id=problem.id, actor=actor, at=now)
+        except InvalidTransitionError as refused:
+            raise InvalidTransitionError(
+                incident.status, refused.trigger, refused.allowed,
+                reason=f"{incident.id}, on hold awaiting {problem.id}, cannot be "
+                       f"{'resolved' if resolving else 'resumed'} from {incident.status!r}; "
+                       "move it first, or change policies.on_problem_resolved") from None
+        if resolving and policies.cascade_resolution:
+            self._cascade(incident, batch, actor, now)
+
+    # ----------------------------------------------------------------- known errors
+
+    def known_error_matches(self, incident_id: str, *, actor: Actor) -> list[KnownErrorMatch]:
+        """The open known errors matching the incident, best first, scored and explained by
+        ``policies.known_errors`` (none when it is None).
+
+        For an open incident, the workarounds of the best ``max_offers`` matches that have
+        one are offered, unless offered before: each offer is an
+        ``incident.workaround_offered`` event, recorded once per problem.
+        :meth:`log_incident` does the same for a new incident.
+        """
+        actor = check.actor(actor)
+        incident = self._incident(incident_id)
+        self._authorize(actor, "known_error_matches", incident)
+        matcher = self.policies.known_errors
+        if matcher is None:
+            return []
+        matches = matcher.matches(incident, self._known_errors())
+        if incident.is_open:
+            self._offer(incident, matches, actor, self._now())
+            if incident.pending_events():
+                self._commit([incident])
+        return matches
+
+    def apply_workaround(self, incident_id: str, problem_id: str, *, actor: Actor) -> Incident:
+        """Record that the workaround of the known error ``problem_id`` was applied to the
+        open incident (``incident.workaround_applied``, with the workaround's text). An
+        incident linked to no problem is linked to this one (atomically)."""
+        actor = check.actor(actor)
+        incident = self._incident(incident_id)
+        problem = self._problem(problem_id)
+        self._authorize(actor, "apply_workaround", incident)
+        if not problem.known_error or problem.workaround is None:
+            raise ValidationError(f"{problem.id} is not a known error with a workaround",
+                                  field="problem_id")
+        now = self._now()
+        incident.apply_workaround(problem_id=problem.id, workaround=problem.workaround,
+                                  actor=actor, at=now)
+        records: list[Any] = [incident]
+        if incident.problem_id is None and not problem.is_terminal:
+            incident.link_problem(problem.id, actor=actor, at=now)
+            if incident.id not in problem.incident_ids:
+                problem.link_incident(incident.id, actor=actor, at=now)
+                records.append(problem)
+        self._commit(records)
+        return incident
+
+    def _known_errors(self) -> list[Problem]:
+        return self.repository.list_problems(ProblemQuery(known_error=True, open=True))
+
+    def _offer_known_errors(self, incident: Incident, actor: Actor, at: datetime) -> None:
+        """Offer the workarounds of the known errors matching a new incident (see
+        :meth:`known_error_matches`)."""
+        matcher = self.policies.known_errors
+        if matcher is not None and self.policies.known_errors_on_log:
+            self._offer(incident, matcher.matches(incident, self._known_errors()), actor, at)
+
+    def _offer(self, incident: Incident, matches: list[KnownErrorMatch], actor: Actor,
+               at: datetime) -> None:
+        """Offer the workarounds of the best ``max_offers`` matches that have one, except
+        those offered before."""
+        matcher = self.policies.known_errors
+        limit = 0 if matcher is None else matcher.max_offers
+        offered = {offer.problem_id for offer in incident.workaround_offers}
+        best = [match for match in matches if match.workaround is not None][:limit]
+        for match in best:
+            if match.workaround is not None and match.problem_id not in offered:
+                incident.offer_workaround(
+                    problem_id=match.problem_id, workaround=match.workaround,
+                    score=match.score, reasons=match.reasons, actor=actor, at=at)
+
+    # ----------------------------------------------------------------- changes
+
+    def link_problem_change(self, problem_id: str, change_id: str, *, actor: Actor,
+                            title: str) -> Problem:
+        """Link a change raised to fix the problem; the change belongs to the host, which
+        gives its id and title."""
+        return self._on_problem(
+            "link_problem_change", problem_id, actor,
+            lambda p, a, t: p.link_change(change_id, title=title, actor=a, at=t))
+
+    def unlink_problem_change(self, problem_id: str, change_id: str, *, actor: Actor
+                              ) -> Problem:
+        """Remove a change linked with :meth:`link_problem_change`."""
+        return self._on_problem(
+            "unlink_problem_change", problem_id, actor,
+            lambda p, a, t: p.unlink_change(change_id, actor=a, at=t))
 
     def close_problem(self, problem_id: str, *, actor: Actor) -> Problem:
         """Close a resolved problem."""

@@ -180,6 +180,7 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
             custom=custom,
             custom_schema=policies.custom_fields,
         )
+        self._offer_known_errors(incident, actor, incident.logged_at)
         self._commit([incident])
         return incident
 
@@ -307,9 +308,13 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
         )
 
     def resolve(self, incident_id: str, *, actor: Actor, code: str, notes: str) -> Incident:
-        """Resolve with a resolution code (one of the configured codes) and notes."""
+        """Resolve with a resolution code (one of the configured codes) and notes.
+
+        With ``policies.cascade_resolution`` (the default) the open children are resolved
+        too, with the same code and notes, atomically (see :meth:`mark_duplicate` for
+        duplicates and the problem management guide for the details)."""
         codes = self.policies.resolution_codes
-        return self._on_incident(
+        return self._on_family(
             "resolve", incident_id, actor,
             lambda i, a, t: i.resolve(code=code, notes=notes, actor=a, at=t, codes=codes),
         )
@@ -325,7 +330,9 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
         satisfaction_comment: str | None = None,
     ) -> Incident:
         """Close a resolved incident with the caller's confirmation and a satisfaction score
-        from 1 to 5 (optional, with a comment)."""
+        from 1 to 5 (optional, with a comment). With ``policies.cascade_resolution``, children
+        reopened or attached since the resolution are resolved first, as :meth:`resolve`
+        does: a closed parent has no open children."""
         rating: Satisfaction | None
         if satisfaction is None:
             if satisfaction_comment is not None:
@@ -340,7 +347,7 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands):
             rating = satisfaction
         else:
             rating = Satisfaction(satisfaction, satisfaction_comment)
-        return self._on_incident(
+        return self._on_family(
             "close", incident_id, actor,
             lambda i, a, t: i.close(actor=a, at=t, code=code, caller_confirmed=caller_confirmed,
                                     satisfaction=rating),

@@ -249,3 +249,37 @@ def test_values_and_a_custom_matrix() -> None:
     incident = desk.log_incident(actor=AGENT, title="Printer offline")
     assert (incident.priority.level, incident.priority.label) == (3, "P3")
     assert recorder.names() == ["incident.logged"]
+
+
+# parent, child and duplicate incidents; problem management in depth
+def test_families_known_errors_and_problem_changes() -> None:
+    from itil_incident import (
+        KnownErrorMatch,
+        KnownErrorMatcher,
+        LinkedChange,
+        OnProblemResolved,
+    )
+
+    policies = DeskPolicies(known_errors=KnownErrorMatcher(min_score=3),
+                            on_problem_resolved=OnProblemResolved.RESOLVE)
+    desk = ServiceDesk(InMemoryRepository(), clock=FrozenClock(START), policies=policies)
+    parent = desk.log_incident(actor=AGENT, title="Mail is down", service="mail")
+    child = desk.set_parent(desk.log_incident(actor=AGENT, title="No mail").id, parent.id,
+                            actor=AGENT)
+    copy = desk.mark_duplicate(desk.log_incident(actor=AGENT, title="Mail down").id,
+                               parent.id, actor=AGENT)
+    assert_type(copy.duplicate_of, str | None)
+    assert_type(desk.get_incident(parent.id).duplicate_ids, tuple[str, ...])
+    desk.resolve(parent.id, actor=AGENT, code="solved_permanently", notes="Relay restarted")
+    assert desk.get_incident(child.id).status == "resolved"
+    problem = desk.open_problem(actor=AGENT, title="Mail relay stalls", service="mail")
+    desk.record_workaround(problem.id, "Restart the relay", actor=AGENT)
+    desk.mark_known_error(problem.id, actor=AGENT)
+    stalled = desk.log_incident(actor=AGENT, title="Mail relay stalls", service="mail")
+    matches = desk.known_error_matches(stalled.id, actor=AGENT)
+    assert_type(matches, list[KnownErrorMatch])
+    assert [m.problem_id for m in matches] == [problem.id]
+    applied = desk.apply_workaround(stalled.id, problem.id, actor=AGENT)
+    assert_type(applied, Incident)
+    linked = desk.link_problem_change(problem.id, "CHG0000001", actor=AGENT, title="Fix it")
+    assert_type(linked.change_links, tuple[LinkedChange, ...])

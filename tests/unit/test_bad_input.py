@@ -602,6 +602,13 @@ def build_world() -> World:
     linked = log(actor=AGENT, title="VPN disconnects at login").id
     desk.link_to_problem(linked, investigating, actor=AGENT)
     ids["linked"] = linked
+    # parent, child and duplicate incidents; problem management in depth
+    known = desk.open_problem(actor=AGENT, title="Printer tray 2 jams", service="Printing").id
+    desk.record_workaround(known, "Feed paper through tray 1", actor=AGENT)
+    desk.mark_known_error(known, actor=AGENT)
+    ids["known_error"] = known
+    desk.link_problem_change(investigating, "CHG0000007", actor=AGENT,
+                             title="Upgrade the concentrator firmware")
     notifier.clear()
     return World(desk, notifier, ids)
 
@@ -699,6 +706,13 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "sla_status": {"at": T0 + timedelta(hours=2)},
     "list_by_sla": {"state": "breached", "at": T0 + timedelta(hours=2),
                     "at_risk_fraction": 0.5, "limit": 3},
+    # parent, child and duplicate incidents; problem management in depth
+    "mark_duplicate": {"incident_id": Ref("new"), "original_id": Ref("working"),
+                       "notes": "Same outage as the VPN incident"},
+    "known_error_matches": {"incident_id": Ref("new")},
+    "apply_workaround": {"incident_id": Ref("new"), "problem_id": Ref("known_error")},
+    "link_problem_change": {"change_id": "CHG0000042", "title": "Replace the concentrator"},
+    "unlink_problem_change": {"change_id": "CHG0000007"},
 }
 
 

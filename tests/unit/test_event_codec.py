@@ -207,7 +207,31 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     desk.close(first, actor=ALICE, caller_confirmed=True, satisfaction=4,
                satisfaction_comment="Slow but solid")
     desk.cancel(third, actor=ALICE, reason="Logged in error")
-    return repository, [first, second, third, problem, duplicate]
+    # parent, child and duplicate incidents; problem management in depth
+    parent = desk.log_incident(actor=ALICE, title="Mail is down", service="mail",
+                               caller="erin").id
+    child = desk.log_incident(actor=BOB, title="Cannot send mail", caller="frank").id
+    desk.set_parent(child, parent, actor=BOB)
+    copy = desk.log_incident(actor=BOB, title="Mail down again", caller="gina").id
+    desk.mark_duplicate(copy, parent, actor=BOB)
+    later()
+    desk.resolve(parent, actor=BOB, code="solved_permanently", notes="Restarted the relay")
+    known = desk.open_problem(actor=BOB, title="Mail relay queue fills up",
+                              service="mail").id
+    desk.record_workaround(known, "Flush the relay queue", actor=BOB)
+    desk.mark_known_error(known, actor=BOB, symptoms="Mail stuck in the outbox")
+    desk.link_problem_change(known, "CHG0000003", actor=BOB, title="Enlarge the relay queue")
+    desk.link_problem_change(known, "CHG0000004", actor=BOB, title="Move the relay")
+    desk.unlink_problem_change(known, "CHG0000004", actor=BOB)
+    stuck = desk.log_incident(actor=ALICE, title="Mail stuck in the outbox queue",
+                              service="mail").id
+    desk.apply_workaround(stuck, known, actor=ALICE)
+    desk.start_work(stuck, actor=ALICE)
+    desk.put_on_hold(stuck, HoldReason.AWAITING_PROBLEM, actor=ALICE)
+    later()
+    desk.resolve_problem(known, "Relay queue enlarged", actor=BOB)
+    return repository, [first, second, third, problem, duplicate, parent, child, copy, known,
+                        stuck]
 
 
 @pytest.fixture(scope="module")

@@ -362,10 +362,12 @@ class IncidentPutOnHold(IncidentEvent):
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentResumed(IncidentEvent):
-    """Work resumed after a hold."""
+    """Work resumed after a hold (``awaited_problem``: because that problem was resolved)."""
 
     name: ClassVar[str] = "incident.resumed"
     previous_hold_reason: str | None
+    # problem resolution: the problem whose resolution ended the wait, if that was the cause
+    awaited_problem: str | None = None
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
         result = super().changes()
@@ -394,7 +396,12 @@ class IncidentNoteAdded(IncidentEvent):
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class IncidentResolved(IncidentEvent):
-    """Service was restored; the resolution is documented."""
+    """Service was restored; the resolution is documented.
+
+    ``cascaded_from`` names the parent incident whose resolution resolved this child (with the
+    parent's code and notes); ``awaited_problem`` the problem whose resolution resolved this
+    incident, which was on hold awaiting it. Both are None for a resolution by hand.
+    """
 
     name: ClassVar[str] = "incident.resolved"
     _fields: ClassVar[tuple[tuple[str, str, str], ...]] = (
@@ -404,6 +411,9 @@ class IncidentResolved(IncidentEvent):
     resolution_code: str
     resolution_notes: str
     previous_hold_reason: str | None = None
+    # parent/child cascade and problem resolution: why the incident was resolved, if not by hand
+    cascaded_from: str | None = None
+    awaited_problem: str | None = None
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
         result = super().changes()

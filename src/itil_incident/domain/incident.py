@@ -48,12 +48,19 @@ from itil_incident.domain.events import (
     IncidentUnlinkedFromProblem,
     IncidentWorkStarted,
 )
+from itil_incident.domain.problem_link_events import (
+    IncidentDuplicateRecorded,
+    IncidentMarkedDuplicate,
+    IncidentWorkaroundApplied,
+    IncidentWorkaroundOffered,
+)
 from itil_incident.domain.values import (
     Actor,
     CategoryPath,
     Channel,
     CustomValue,
     EscalationKind,
+    HoldReason,
     Impact,
     LinkKind,
     NoteVisibility,
@@ -131,6 +138,10 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
     parent_id: str | None
     child_ids: tuple[str, ...]
     custom: dict[str, CustomValue]
+    # duplicates and watchers (parent, child and duplicate incidents)
+    duplicate_of: str | None
+    duplicate_ids: tuple[str, ...]
+    watchers: tuple[str, ...]
 
     # ----------------------------------------------------------------- construction
 
@@ -153,6 +164,9 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         self.problem_id = self.parent_id = None
         self.links = ()
         self.child_ids = ()
+        # duplicates and watchers
+        self.duplicate_of = None
+        self.duplicate_ids = self.watchers = ()
         return self
 
     @classmethod
@@ -862,6 +876,148 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
             "from_status": self.status,
             "to_status": self.status if to_status is None else to_status,
         }
+
+    # ----------------------------------------------------------------- duplicates, cascade,
+    # known-error workarounds (parent, child and duplicate incidents; problem management)
+
+    @property
+    def workaround_offers(self) -> tuple[IncidentWorkaroundOffered, ...]:
+        """The known-error workarounds offered to this incident, oldest first."""
+        return tuple(e for e in self._history if isinstance(e, IncidentWorkaroundOffered))
+
+    @property
+    def applied_workarounds(self) -> tuple[IncidentWorkaroundApplied, ...]:
+        """The known-error workarounds applied to this incident, oldest first."""
+        return tuple(e for e in self._history if isinstance(e, IncidentWorkaroundApplied))
+
+    def resolve_cascaded(self, *, parent_id: str, code: str, notes: str, actor: Actor,
+                         at: datetime) -> IncidentResolved:
+        """Resolve this child because its parent ``parent_id`` was resolved, with the parent's
+        resolution code and notes (fires ``resolve``)."""
+        actor, at = self._stamp(actor, at)
+        parent = check.identifier(parent_id, "parent_id")
+        if parent != self.parent_id:
+            raise ValidationError(f"{parent} is not the parent of {self.id}", field="parent_id")
+        return self._resolved_because(code, notes, actor, at, None, cascaded_from=parent)
+
+    def resolve_for_problem(self, *, problem_id: str, code: str, notes: str, actor: Actor,
+                            at: datetime, codes: Collection[str] | None = None
+                            ) -> IncidentResolved:
+        """Resolve this incident, on hold awaiting ``problem_id``, because that problem was
+        resolved (fires ``resolve``)."""
+        actor, at = self._stamp(actor, at)
+        problem = self._awaited(problem_id)
+        return self._resolved_because(code, notes, actor, at, codes, awaited_problem=problem)
+
+    def resume_for_problem(self, *, problem_id: str, actor: Actor, at: datetime
+                           ) -> IncidentResumed:
+        """Resume this incident, on hold awaiting ``problem_id``, because that problem was
+        resolved (fires ``resume``)."""
+        actor, at = self._stamp(actor, at)
+        problem = self._awaited(problem_id)
+        target = self._fire("resume", {"hold_reason": None})
+        event = IncidentResumed(**self._base(actor, at, to_status=target),
+                                previous_hold_reason=self.hold_reason, awaited_problem=problem)
+        self._record(event)
+        return event
+
+    def mark_duplicate(self, original_id: str, *, actor: Actor, at: datetime
+                       ) -> IncidentMarkedDuplicate:
+        """Record that this open incident duplicates ``original_id`` (the desk then closes or
+        cancels it). An incident that others duplicate cannot become a duplicate itself: no
+        chains."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("mark_duplicate")
+        original = check.identifier(original_id, "original_id")
+        if original == self.id:
+            raise ValidationError("an incident cannot duplicate itself", field="original_id")
+        if self.duplicate_ids:
+            raise ValidationError(
+                f"{self.id} is the original of {', '.join(self.duplicate_ids)}: it cannot "
+                "become a duplicate (no chains of duplicates)", field="incident_id")
+        event = IncidentMarkedDuplicate(**self._base(actor, at), original_id=original)
+        self._record(event)
+        return event
+
+    def record_duplicate(self, duplicate_id: str, *, caller: str | None, actor: Actor,
+                         at: datetime) -> IncidentDuplicateRecorded:
+        """Record ``duplicate_id`` as a duplicate of this incident; its ``caller`` becomes a
+        watcher unless they are this incident's caller or a watcher already."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("record_duplicate")
+        duplicate = check.identifier(duplicate_id, "duplicate_id")
+        if duplicate == self.id:
+            raise ValidationError("an incident cannot duplicate itself", field="original_id")
+        if self.duplicate_of is not None:
+            raise ValidationError(
+                f"{self.id} is itself a duplicate of {self.duplicate_of}; mark the duplicate "
+                f"against {self.duplicate_of}", field="original_id")
+        if duplicate in self.duplicate_ids:
+            raise ValidationError(f"{duplicate} is already a duplicate of {self.id}",
+                                  field="incident_id")
+        who = None if caller is None else check.identifier(caller, "caller")
+        if who == self.caller or who in self.watchers:
+            who = None
+        event = IncidentDuplicateRecorded(**self._base(actor, at), duplicate_id=duplicate,
+                                          watcher=who)
+        self._record(event)
+        return event
+
+    def offer_workaround(self, *, problem_id: str, workaround: str, score: int,
+                         reasons: Iterable[str], actor: Actor, at: datetime
+                         ) -> IncidentWorkaroundOffered:
+        """Record that the workaround of the known error ``problem_id`` was offered (once per
+        problem, to an open incident)."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("offer_workaround")
+        problem = check.identifier(problem_id, "problem_id")
+        if any(offer.problem_id == problem for offer in self.workaround_offers):
+            raise ValidationError(f"the workaround of {problem} was already offered to "
+                                  f"{self.id}", field="problem_id")
+        if type(score) is not int or score < 0:
+            raise ValidationError(f"score must be an integer >= 0, got {score!r}",
+                                  field="score")
+        event = IncidentWorkaroundOffered(
+            **self._base(actor, at), problem_id=problem,
+            workaround=check.text(workaround, "workaround"), score=score,
+            reasons=tuple(check.text(r, "reasons") for r in reasons))
+        self._record(event)
+        return event
+
+    def apply_workaround(self, *, problem_id: str, workaround: str, actor: Actor,
+                         at: datetime) -> IncidentWorkaroundApplied:
+        """Record that the workaround of the known error ``problem_id`` was applied."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("apply_workaround")
+        event = IncidentWorkaroundApplied(
+            **self._base(actor, at), problem_id=check.identifier(problem_id, "problem_id"),
+            workaround=check.text(workaround, "workaround"))
+        self._record(event)
+        return event
+
+    def _awaited(self, problem_id: str) -> str:
+        problem = check.identifier(problem_id, "problem_id")
+        if self.hold_reason != HoldReason.AWAITING_PROBLEM or self.problem_id != problem:
+            raise ValidationError(f"{self.id} is not on hold awaiting {problem}",
+                                  field="problem_id")
+        return problem
+
+    def _resolved_because(self, code: str, notes: str, actor: Actor, at: datetime,
+                          codes: Collection[str] | None, *, cascaded_from: str | None = None,
+                          awaited_problem: str | None = None) -> IncidentResolved:
+        code = check.identifier(code, "code")
+        if codes is not None and code not in codes:
+            raise ValidationError(f"unknown resolution code {code!r} "
+                                  f"(known: {', '.join(sorted(codes))})", field="code")
+        notes = check.text(notes, "notes")
+        target = self._fire("resolve", {"resolution_code": code, "resolution_notes": notes})
+        event = IncidentResolved(
+            **self._base(actor, at, to_status=target), resolution_code=code,
+            resolution_notes=notes, previous_hold_reason=self.hold_reason,
+            cascaded_from=cascaded_from, awaited_problem=awaited_problem,
+        )
+        self._record(event)
+        return event
 
 
 def _check_occurrence(occurred: datetime | None, detected: datetime | None, at: datetime

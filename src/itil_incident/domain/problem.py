@@ -34,6 +34,11 @@ from itil_incident.domain.problem_events import (
     ProblemTransitioned,
     ProblemWorkaroundRecorded,
 )
+from itil_incident.domain.problem_link_events import (
+    LinkedChange,
+    ProblemChangeLinked,
+    ProblemChangeUnlinked,
+)
 from itil_incident.domain.values import Actor, CategoryPath, Impact, Priority, Urgency
 from itil_incident.errors import ValidationError
 
@@ -73,6 +78,8 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
     cancellation_reason: str | None
     reopen_count: int
     incident_ids: tuple[str, ...]
+    # changes raised to fix the problem
+    change_links: tuple[LinkedChange, ...]
 
     @classmethod
     def _blank(cls, workflow: Workflow) -> Problem:
@@ -86,6 +93,8 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
         self.resolved_at = self.closed_at = None
         self.cancellation_reason = None
         self.reopen_count = 0
+        # changes raised to fix the problem
+        self.change_links = ()
         return self
 
     @classmethod
@@ -350,3 +359,36 @@ class Problem(Entity[ProblemEvent]):  # type: ignore[override]  # built by foldi
         event = ProblemTransitioned(**self._base(actor, at, to_status=target), trigger=trigger)
         self._record(event)
         return event
+
+    # ----------------------------------------------------------------- changes raised to fix it
+
+    @property
+    def change_ids(self) -> tuple[str, ...]:
+        """The ids of the changes raised to fix this problem, in the order they were linked."""
+        return tuple(link.change_id for link in self.change_links)
+
+    def link_change(self, change_id: str, *, title: str, actor: Actor, at: datetime
+                    ) -> ProblemChangeLinked:
+        """Link a change (owned by the host) raised to fix this problem."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("link_change")
+        change = check.identifier(change_id, "change_id")
+        text = check.line(title, "title")
+        if change in self.change_ids:
+            raise ValidationError(f"{change} is already linked to {self.id}", field="change_id")
+        event = ProblemChangeLinked(**self._base(actor, at), change_id=change, title=text)
+        self._record(event)
+        return event
+
+    def unlink_change(self, change_id: str, *, actor: Actor, at: datetime
+                      ) -> ProblemChangeUnlinked:
+        """Remove a change linked with :meth:`link_change`."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("unlink_change")
+        for link in self.change_links:
+            if link.change_id == change_id:
+                event = ProblemChangeUnlinked(**self._base(actor, at), change_id=link.change_id,
+                                              title=link.title)
+                self._record(event)
+                return event
+        raise ValidationError(f"{change_id!r} is not linked to {self.id}", field="change_id")

@@ -62,6 +62,8 @@ class RecipientKind(enum.StrEnum):
     GROUP = "group"
     ROLE = "role"
     ADDRESS = "address"
+    # duplicates: the people watching the incident (callers of its duplicates)
+    WATCHERS = "watchers"
 
 
 #: The incident field each incident-relative kind reads.
@@ -86,7 +88,7 @@ class Recipient:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.kind, RecipientKind):
             raise DefinitionError(f"unknown recipient kind {self.kind!r}", culprit="recipients")
-        if self.kind in _RELATIVE:
+        if self.kind in _RELATIVE or self.kind is RecipientKind.WATCHERS:
             if self.value is not None:
                 raise DefinitionError(f"a {self.kind} recipient takes no value",
                                       culprit="recipients")
@@ -115,6 +117,12 @@ class Recipient:
     def group(cls) -> Recipient:
         """The incident's assignment group."""
         return cls(RecipientKind.GROUP)
+
+    @classmethod
+    def watchers(cls) -> Recipient:
+        """The incident's watchers (``Incident.watchers``: the callers of its duplicates),
+        each addressed as a caller is (:attr:`RecipientKind.CALLER`, by person id)."""
+        return cls(RecipientKind.WATCHERS)
 
     @classmethod
     def role(cls, name: str) -> Recipient:
@@ -228,7 +236,8 @@ class SubscriptionRules:
         """Who hears of ``event`` on ``incident``, each once, in subscription order.
 
         Recipients relative to the incident resolve against its state as of the event; one
-        that is unset (no assignee yet) is skipped.
+        that is unset (no assignee yet) is skipped. Watchers are the incident's current ones,
+        each addressed as a caller.
         """
         values = snapshot(event, incident)
         priority = values["priority"]
@@ -238,6 +247,12 @@ class SubscriptionRules:
             if not subscription.matches(event.name, level):
                 continue
             for recipient in subscription.recipients:
+                if recipient.kind is RecipientKind.WATCHERS:
+                    for watcher in incident.watchers:
+                        if (RecipientKind.CALLER, watcher) not in found:
+                            found[RecipientKind.CALLER, watcher] = Addressee(
+                                RecipientKind.CALLER, watcher, subscription.template)
+                    continue
                 field = _RELATIVE.get(recipient.kind)
                 key = recipient.value if field is None else values[field]
                 if isinstance(key, str) and key and (recipient.kind, key) not in found:
@@ -250,15 +265,16 @@ class SubscriptionRules:
         cls, *, stakeholder_role: str = "major_incident_manager",
         stakeholder_priorities: Iterable[int] = (1,),
     ) -> SubscriptionRules:
-        """ITIL-style defaults: the caller hears of logging, holds, resolution, closure,
-        reopening and cancellation; the assignee of assignment, escalation, reopening and
-        priority changes; the group of logging, assignment, escalation and reopening; holders
-        of ``stakeholder_role`` of every change to incidents of ``stakeholder_priorities``."""
+        """ITIL-style defaults: the caller, and the watchers (callers of duplicates), hear of
+        logging, holds, resolution, closure, reopening and cancellation; the assignee of
+        assignment, escalation, reopening and priority changes; the group of logging,
+        assignment, escalation and reopening; holders of ``stakeholder_role`` of every change
+        to incidents of ``stakeholder_priorities``."""
         return cls([
             Subscription(
                 ("incident.logged", "incident.put_on_hold", "incident.resolved",
                  "incident.closed", "incident.reopened", "incident.cancelled"),
-                (Recipient.caller(),)),
+                (Recipient.caller(), Recipient.watchers())),
             Subscription(
                 ("incident.assigned", "incident.escalated", "incident.reopened",
                  "incident.reprioritized", "incident.priority_overridden"),

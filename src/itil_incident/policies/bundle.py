@@ -19,7 +19,9 @@ from itil_incident.policies.escalation import (
     EscalationRule,
     check_rules,
 )
+from itil_incident.policies.known_errors import KnownErrorMatcher
 from itil_incident.policies.priority import PriorityMatrix
+from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.policies.routing import RoutingTable
 from itil_incident.policies.sla import SlaPolicy
 
@@ -80,6 +82,14 @@ def _custom_fields(value: object) -> Mapping[str, type] | None:
     return dict(value)
 
 
+def _on_problem_resolved(value: object) -> OnProblemResolved:
+    if isinstance(value, str) and value in OnProblemResolved._value2member_map_:
+        return OnProblemResolved(value)
+    known = ", ".join(option.value for option in OnProblemResolved)
+    raise DefinitionError(f"policies.on_problem_resolved must be one of {known}, "
+                          f"got {value!r}", culprit="on_problem_resolved")
+
+
 def _optional_duration(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, timedelta) or value <= timedelta(0)):
         raise DefinitionError(f"policies.{attribute.name} must be a positive timedelta or None, "
@@ -101,6 +111,17 @@ class DeskPolicies:
     ``auto_close_after`` closes resolved incidents after that long without a caller response,
     measured on ``auto_close_calendar`` (None: wall time); ``hold_reminder_every`` sends a
     reminder per interval an incident waits on hold for the caller.
+
+    Parent, child and duplicate incidents: with ``cascade_resolution`` (the default),
+    resolving (or closing) a parent resolves its open children with the parent's resolution
+    code and notes. ``ServiceDesk.mark_duplicate`` resolves a duplicate with
+    ``duplicate_resolution_code`` and closes it with ``duplicate_closure_code``.
+    Problem management: ``known_errors`` matches new and open incidents against known errors
+    to offer their workaround (None: never offered), on logging unless
+    ``known_errors_on_log`` is False (then only when asked); ``on_problem_resolved`` says what
+    resolving a problem does to the incidents on hold awaiting it, resolved with
+    ``problem_resolution_code`` when it resolves them. The codes must be among
+    ``resolution_codes`` when the commands use them.
     """
 
     incident_workflow: Workflow = attrs.field(factory=default_incident_workflow,
@@ -136,6 +157,18 @@ class DeskPolicies:
         default=None, validator=_instance(BusinessCalendar, optional=True))
     hold_reminder_every: timedelta | None = attrs.field(default=None,
                                                         validator=_optional_duration)
+    # parent/child cascade, duplicates, known errors and problem resolution
+    cascade_resolution: bool = attrs.field(default=True, validator=_instance(bool))
+    duplicate_resolution_code: str = attrs.field(default="duplicate",
+                                                 validator=_instance(str))
+    duplicate_closure_code: str = attrs.field(default="duplicate", validator=_instance(str))
+    known_errors: KnownErrorMatcher | None = attrs.field(
+        factory=KnownErrorMatcher, validator=_instance(KnownErrorMatcher, optional=True))
+    known_errors_on_log: bool = attrs.field(default=True, validator=_instance(bool))
+    on_problem_resolved: OnProblemResolved = attrs.field(
+        default=OnProblemResolved.RESUME, converter=_on_problem_resolved)
+    problem_resolution_code: str = attrs.field(default="solved_permanently",
+                                               validator=_instance(str))
 
     def __attrs_post_init__(self) -> None:
         if self.sla is not None:

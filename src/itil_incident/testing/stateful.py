@@ -7,12 +7,17 @@ that decide whether a command is refused) predicts each outcome. A refused comma
 library error and leave the stored incident untouched; an accepted one must succeed. After
 every step, every incident is checked against the model and against its own history.
 
+Parents, children and duplicates are modelled too: random ``set_parent`` and
+``mark_duplicate`` commands build families, and a resolution (or closure) of a parent is
+predicted to resolve its open children when ``policies.cascade_resolution`` is on.
+
 Run it in a test module with ``TestDeskLifecycle = DeskStateMachine.TestCase``; subclass it and
 override :meth:`DeskStateMachine.make_desk` to run it over your own repository or notifier.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +31,7 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     multiple,
+    precondition,
     rule,
 )
 
@@ -292,6 +298,10 @@ class DeskStateMachine(RuleBasedStateMachine):
     or cancelled incident never changes; the repository's history equals the timeline. The
     default settings are modest (50 examples of up to 30 steps); assign
     ``YourMachine.TestCase.settings`` to change them.
+
+    Families: every incident's parent and children are those of the model; with
+    ``cascade_resolution`` on, a closed parent has no open children; a duplicate is closed,
+    listed by its original (never itself a duplicate), whose watchers include its caller.
     """
 
     incidents = Bundle("incidents")
@@ -306,6 +316,12 @@ class DeskStateMachine(RuleBasedStateMachine):
         self.clock = clock
         self.expected: dict[str, _Expected] = {}
         self.finished: dict[str, dict[str, Any]] = {}
+        # parent, child and duplicate incidents (absent entries: no parent, no children, ...)
+        self.parent_of: dict[str, str] = {}
+        self.children_of: dict[str, tuple[str, ...]] = {}
+        self.duplicate_of: dict[str, str] = {}
+        self.duplicates_of: dict[str, tuple[str, ...]] = {}
+        self.watchers_of: dict[str, tuple[str, ...]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -382,8 +398,198 @@ class DeskStateMachine(RuleBasedStateMachine):
             raise AssertionError(f"{command!r} was refused in {before.status!r}: {error}"
                                  ) from error
         self.expected[incident_id] = expected
+        if command.name in ("resolve", "close") and self.desk.policies.cascade_resolution:
+            self._cascade(incident_id)
+
+    # ----------------------------------------------------------------- families
+
+    @rule(child=incidents, parent=st.none() | incidents, actor=actors(), elapsed=_ELAPSED)
+    def set_a_parent(self, child: str, parent: str | None, actor: Actor,
+                     elapsed: timedelta) -> None:
+        """Attach ``child`` to ``parent`` (None: detach it); the old and new parents' child
+        lists follow."""
+        self.clock.advance(elapsed)
+        accepted = self._parent_allowed(child, parent)
+        event(f"set_parent: {'accepted' if accepted else 'refused'}")
+        if not accepted:
+            self._expect_refusal(lambda: self.desk.set_parent(child, parent, actor=actor),
+                                 f"set_parent({child}, {parent})")
+            return
+        self.desk.set_parent(child, parent, actor=actor)
+        self._count(child)
+        old = self.parent_of.pop(child, None)
+        if old is not None and self.expected[old].status not in _TERMINAL and (
+                child in self.children_of.get(old, ())):
+            self._count(old)
+            self.children_of[old] = tuple(c for c in self.children_of[old] if c != child)
+        if parent is not None:
+            self._count(parent)
+            self.children_of[parent] = (*self.children_of.get(parent, ()), child)
+            self.parent_of[child] = parent
+
+    @rule(duplicate=incidents, original=incidents, actor=actors(), elapsed=_ELAPSED)
+    def mark_a_duplicate(self, duplicate: str, original: str, actor: Actor,
+                         elapsed: timedelta) -> None:
+        """Mark ``duplicate`` as a duplicate of ``original``: it closes, the original lists it
+        and watches for its caller."""
+        self.clock.advance(elapsed)
+        accepted = self._duplicate_allowed(duplicate, original)
+        event(f"mark_duplicate: {'accepted' if accepted else 'refused'}")
+        if not accepted:
+            self._expect_refusal(
+                lambda: self.desk.mark_duplicate(duplicate, original, actor=actor),
+                f"mark_duplicate({duplicate}, {original})")
+            return
+        caller = self.desk.get_incident(duplicate).caller
+        original_caller = self.desk.get_incident(original).caller
+        self.desk.mark_duplicate(duplicate, original, actor=actor)
+        self.expected[duplicate] = attrs.evolve(
+            self.expected[duplicate], status="closed", hold_reason=None,
+            events=self.expected[duplicate].events + 3)
+        self._count(original)
+        self.duplicate_of[duplicate] = original
+        self.duplicates_of[original] = (*self.duplicates_of.get(original, ()), duplicate)
+        watchers = self.watchers_of.get(original, ())
+        if caller is not None and caller != original_caller and caller not in watchers:
+            self.watchers_of[original] = (*watchers, caller)
+
+    @precondition(lambda self: len(self._open_incidents()) >= 2)
+    @rule(data=st.data(), actor=actors(), elapsed=_ELAPSED)
+    def attach_an_open_child(self, data: st.DataObject, actor: Actor,
+                             elapsed: timedelta) -> None:
+        """Attach one open incident to another (so that families form often)."""
+        candidates = self._open_incidents()
+        child = data.draw(st.sampled_from(candidates), label="child")
+        parent = data.draw(st.sampled_from([c for c in candidates if c != child]),
+                           label="parent")
+        self.set_a_parent(child, parent, actor, elapsed)
+
+    @precondition(lambda self: bool(self._parents_with_open_children()))
+    @rule(data=st.data(), actor=actors(), elapsed=_ELAPSED)
+    def resolve_or_close_a_parent(self, data: st.DataObject, actor: Actor,
+                                  elapsed: timedelta) -> None:
+        """Resolve (or close, when resolved) an incident that has open children: with the
+        cascade on, they are resolved too."""
+        parent = data.draw(st.sampled_from(self._parents_with_open_children()), label="parent")
+        event("a parent with open children: resolve or close")
+        name = "close" if self.expected[parent].status == "resolved" else "resolve"
+        command = data.draw(commands([name]), label="command")
+        self.check_command(parent, command, actor, elapsed)
+
+    def _open_incidents(self) -> list[str]:
+        return [i for i, model in self.expected.items() if model.status in _OPEN]
+
+    def _parents_with_open_children(self) -> list[str]:
+        return [p for p in self.expected
+                if self.expected[p].status in (*_OPEN, "resolved") and any(
+                    self.parent_of.get(c) == p and self.expected[c].status in _OPEN
+                    for c in self.children_of.get(p, ()))]
+
+    def _parent_allowed(self, child: str, parent: str | None) -> bool:
+        if self.expected[child].status in _TERMINAL or parent == child:
+            return False
+        if parent == self.parent_of.get(child):
+            return False
+        if parent is None:
+            return True
+        if self.expected[parent].status in _TERMINAL:
+            return False
+        ancestor: str | None = parent
+        while ancestor is not None:  # the model never holds a cycle
+            if ancestor == child:
+                return False
+            ancestor = self.parent_of.get(ancestor)
+        return True
+
+    def _duplicate_allowed(self, duplicate: str, original: str) -> bool:
+        codes = self.desk.policies.resolution_codes
+        if codes is not None and self.desk.policies.duplicate_resolution_code not in codes:
+            return False
+        if duplicate == original or self.expected[original].status in _TERMINAL:
+            return False
+        if original in self.duplicate_of or self.duplicates_of.get(duplicate):
+            return False
+        if self.expected[duplicate].status not in _OPEN:
+            return False
+        return not any(self.parent_of.get(c) == duplicate and self.expected[c].status in _OPEN
+                       for c in self.children_of.get(duplicate, ()))
+
+    def _cascade(self, parent: str) -> None:
+        """The model of a cascade: the open children of ``parent`` (and theirs) resolve."""
+        pending = [parent]
+        seen = {parent}
+        resolved = 0
+        while pending:
+            current = pending.pop(0)
+            if self.expected[current].status not in ("resolved", "closed"):
+                continue
+            for child in self.children_of.get(current, ()):
+                if child in seen or self.parent_of.get(child) != current:
+                    continue
+                seen.add(child)
+                if self.expected[child].status in _OPEN:
+                    self.expected[child] = attrs.evolve(
+                        self.expected[child], status="resolved", hold_reason=None,
+                        events=self.expected[child].events + 1)
+                    pending.append(child)
+                    resolved += 1
+        if resolved:
+            event(f"cascade resolved {min(resolved, 3)}{'+' if resolved > 3 else ''} "
+                  "child(ren)")
+
+    def _count(self, incident_id: str) -> None:
+        """One more event on ``incident_id``, its status unchanged."""
+        model = self.expected[incident_id]
+        self.expected[incident_id] = attrs.evolve(model, events=model.events + 1)
+
+    def _expect_refusal(self, command: Callable[[], object], label: str) -> None:
+        before = {i.id: i.snapshot() for i in self.desk.list_incidents()}
+        try:
+            command()
+        except ItilIncidentError:
+            pass
+        else:
+            raise AssertionError(f"{label} should have been refused")
+        after = {i.id: i.snapshot() for i in self.desk.list_incidents()}
+        assert after == before, f"a refused {label} was stored"
 
     # ----------------------------------------------------------------- invariants
+
+    @invariant()
+    def families_agree_with_the_model(self) -> None:
+        for incident_id in self.expected:
+            incident = self.desk.get_incident(incident_id)
+            assert incident.parent_id == self.parent_of.get(incident_id), incident
+            assert incident.child_ids == self.children_of.get(incident_id, ()), incident
+            assert incident.duplicate_of == self.duplicate_of.get(incident_id), incident
+            assert incident.duplicate_ids == self.duplicates_of.get(incident_id, ()), incident
+            assert incident.watchers == self.watchers_of.get(incident_id, ()), incident
+
+    @invariant()
+    def a_closed_parent_has_no_open_children_when_cascade_is_on(self) -> None:
+        if not self.desk.policies.cascade_resolution:
+            return
+        for incident_id in self.expected:
+            incident = self.desk.get_incident(incident_id)
+            if incident.parent_id is not None and incident.is_open:
+                parent = self.desk.get_incident(incident.parent_id)
+                assert parent.status != "closed", (parent, incident)
+
+    @invariant()
+    def duplicates_are_closed_listed_by_their_original_and_never_chained(self) -> None:
+        for incident_id in self.expected:
+            incident = self.desk.get_incident(incident_id)
+            if incident.duplicate_of is None:
+                continue
+            assert incident.status == "closed", incident
+            assert incident.duplicate_ids == (), incident
+            original = self.desk.get_incident(incident.duplicate_of)
+            assert original.duplicate_of is None, original
+            assert incident.id in original.duplicate_ids, original
+            if incident.caller is not None and incident.caller != original.caller:
+                assert incident.caller in original.watchers, original
+            assert len(set(original.watchers)) == len(original.watchers), original
+
 
     @invariant()
     def every_incident_agrees_with_the_model_and_its_history(self) -> None:
