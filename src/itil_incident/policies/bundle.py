@@ -19,6 +19,7 @@ from itil_incident.policies.escalation import (
     EscalationRule,
     check_rules,
 )
+from itil_incident.policies.major import MajorIncidentPolicy
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.routing import RoutingTable
 from itil_incident.policies.sla import SlaPolicy
@@ -101,6 +102,11 @@ class DeskPolicies:
     ``auto_close_after`` closes resolved incidents after that long without a caller response,
     measured on ``auto_close_calendar`` (None: wall time); ``hold_reminder_every`` sends a
     reminder per interval an incident waits on hold for the caller.
+
+    ``major`` (a :class:`~itil_incident.MajorIncidentPolicy`) switches major-incident
+    management on: automatic proposals, the commands of major incidents, the status-update
+    cadence in ``process_due`` and the review required before closure. None (the default)
+    switches it off.
     """
 
     incident_workflow: Workflow = attrs.field(factory=default_incident_workflow,
@@ -136,6 +142,9 @@ class DeskPolicies:
         default=None, validator=_instance(BusinessCalendar, optional=True))
     hold_reminder_every: timedelta | None = attrs.field(default=None,
                                                         validator=_optional_duration)
+    # major incidents: None switches major-incident management off
+    major: MajorIncidentPolicy | None = attrs.field(
+        default=None, validator=_instance(MajorIncidentPolicy, optional=True))
 
     def __attrs_post_init__(self) -> None:
         if self.sla is not None:
@@ -153,3 +162,11 @@ class DeskPolicies:
                     and routing is not None and action.group not in routing.groups):
                 raise DefinitionError(f"escalation rule {rule.name!r} escalates to unknown "
                                       f"group {action.group!r}", culprit=rule.name)
+        # major incidents: the levels the policy names exist in the priority matrix
+        if self.major is not None:
+            for level in sorted(self.major.levels):
+                try:
+                    self.priority_matrix.priority(level)
+                except ValidationError as exc:
+                    raise DefinitionError(f"major-incident policy: {exc}",
+                                          culprit="major") from None
