@@ -58,11 +58,16 @@ class LoggedIncident(Protocol):
     """What the cluster rule reads of an incident (an :class:`~itil_incident.Incident` has
     it all)."""
 
-    id: str
-    logged_at: datetime
-    service: str | None
-    configuration_items: tuple[str, ...]
-    major_status: MajorStatus | None
+    @property
+    def id(self) -> str: ...
+    @property
+    def logged_at(self) -> datetime: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def configuration_items(self) -> tuple[str, ...]: ...
+    @property
+    def major_status(self) -> MajorStatus | None: ...
 
 
 @attrs.frozen
