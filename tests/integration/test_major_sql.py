@@ -83,7 +83,8 @@ def test_a_major_incident_lives_through_the_sql_repository(repository: SqlReposi
     assert stored.major_status is MajorStatus.ACCEPTED
     assert stored.major_roles == (("commander", "noah"),)
     assert stored.status_update_count == 1
-    assert stored.review is not None and stored.review.root_cause == "Relay disk full"
+    assert stored.review is not None
+    assert stored.review.root_cause == "Relay disk full"
     assert [a.completed_by for a in stored.review_actions] == ["agent"]
     assert len(stored.status_updates_missed) == 2
     assert stored.snapshot() == desk.get_incident(incident).snapshot()

@@ -153,7 +153,8 @@ def test_incidents_outside_the_window_or_no_longer_open_make_no_cluster() -> Non
     scene.desk.resolve(resolved.id, actor=AGENT, code="solved_remotely", notes="Rebooted")
     recent = scene.log(service="vpn")
     newest = scene.log(service="vpn")
-    assert old.id and recent.major_status is None
+    assert old.major_status is None
+    assert recent.major_status is None
     assert newest.major_status is None  # 2 open in the window: old is too old, one resolved
 
 
@@ -262,8 +263,10 @@ def test_only_an_incident_manager_accepts_or_rejects_a_proposal() -> None:
     accepted = scene.desk.accept_major(incident, actor=MANAGER)
     event = accepted.timeline()[-1]
     assert isinstance(event, IncidentMajorAccepted)
-    assert event.actor == MANAGER and event.review_required
-    assert accepted.is_major and accepted.major_review_required
+    assert event.actor == MANAGER
+    assert event.review_required
+    assert accepted.is_major
+    assert accepted.major_review_required
 
 
 def test_the_manager_role_is_the_policy_s_and_the_authorizer_is_asked_too() -> None:
@@ -509,7 +512,8 @@ def test_the_review_timeline_tells_the_story_in_time_order() -> None:
         "incident.major_accepted", "incident.major_role_assigned",
         "incident.major_role_assigned", "incident.status_update_posted"]
     assert [entry.at for entry in timeline] == sorted(entry.at for entry in timeline)
-    assert timeline[0].actor is None and timeline[2].actor == "alice"
+    assert timeline[0].actor is None
+    assert timeline[2].actor == "alice"
     assert timeline[6].summary == "noah became commander, handed over by mia"
     assert timeline[7].summary == "Status update to stakeholders: Relay disk full…"
     assert [entry.version for entry in timeline[2:]] == list(range(1, 7))
