@@ -11,6 +11,7 @@ from itil_incident._due_report import (
     PriorityRaised,
     SkippedIncident,
 )
+from itil_incident._major_commands import MAX_MISSED_INTERVALS
 from itil_incident._paging import MAX_PAGE_SIZE, IncidentOrder, Page, PageCursor, ProblemOrder
 from itil_incident._retry import RetryPolicy
 from itil_incident._time_driven import AUTO_CLOSED, FORECAST_HORIZON, SlaListState
@@ -67,6 +68,26 @@ from itil_incident.domain.lifecycles import (
     ProblemTrigger,
     default_incident_workflow,
     default_problem_workflow,
+)
+from itil_incident.domain.major import (
+    MajorBasis,
+    MajorStatus,
+    PostIncidentReview,
+    ReviewAction,
+    TimelineEntry,
+    UpdateAudience,
+)
+from itil_incident.domain.major_events import (
+    IncidentMajorAccepted,
+    IncidentMajorProposed,
+    IncidentMajorRejected,
+    IncidentMajorRoleAssigned,
+    IncidentMajorRoleReleased,
+    IncidentReviewActionAdded,
+    IncidentReviewActionCompleted,
+    IncidentReviewRecorded,
+    IncidentStatusUpdateMissed,
+    IncidentStatusUpdatePosted,
 )
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.problem_events import (
@@ -141,6 +162,13 @@ from itil_incident.policies.escalation import (
     matching_rules,
 )
 from itil_incident.policies.known_errors import KnownErrorMatch, KnownErrorMatcher
+from itil_incident.policies.major import (
+    DEFAULT_CADENCE,
+    DEFAULT_MAJOR_ROLES,
+    ClusterRule,
+    MajorIncidentPolicy,
+    MajorProposal,
+)
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.policies.routing import Route, RoutingRule, RoutingTable, SupportGroup
@@ -340,4 +368,27 @@ __all__ = [
     "OnProblemResolved",
     "ProblemChangeLinked",
     "ProblemChangeUnlinked",
+    # major incidents
+    "DEFAULT_CADENCE",
+    "DEFAULT_MAJOR_ROLES",
+    "MAX_MISSED_INTERVALS",
+    "ClusterRule",
+    "IncidentMajorAccepted",
+    "IncidentMajorProposed",
+    "IncidentMajorRejected",
+    "IncidentMajorRoleAssigned",
+    "IncidentMajorRoleReleased",
+    "IncidentReviewActionAdded",
+    "IncidentReviewActionCompleted",
+    "IncidentReviewRecorded",
+    "IncidentStatusUpdateMissed",
+    "IncidentStatusUpdatePosted",
+    "MajorBasis",
+    "MajorIncidentPolicy",
+    "MajorProposal",
+    "MajorStatus",
+    "PostIncidentReview",
+    "ReviewAction",
+    "TimelineEntry",
+    "UpdateAudience",
 ]

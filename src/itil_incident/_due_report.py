@@ -15,6 +15,7 @@ from itil_incident.domain.events import (
     IncidentReminderSent,
     IncidentSlaStageReached,
 )
+from itil_incident.domain.major_events import IncidentStatusUpdateMissed
 from itil_incident.errors import ItilIncidentError
 
 __all__ = ["DueReport", "EscalationApplied", "PriorityRaised", "SkippedIncident"]
@@ -74,15 +75,19 @@ class DueReport:
     auto_closes: tuple[IncidentClosed, ...] = ()
     reminders: tuple[IncidentReminderSent, ...] = ()
     skipped: tuple[SkippedIncident, ...] = ()
+    # major incidents: one event per status update missed (cadence interval)
+    missed_status_updates: tuple[IncidentStatusUpdateMissed, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.stages or self.escalations or self.priority_raises
-                    or self.auto_closes or self.reminders or self.skipped)
+                    or self.auto_closes or self.reminders or self.skipped
+                    or self.missed_status_updates)
 
     @property
     def events(self) -> tuple[IncidentEvent, ...]:
         """Every event recorded, by incident id then version."""
-        found: list[IncidentEvent] = [*self.stages, *self.auto_closes, *self.reminders]
+        found: list[IncidentEvent] = [*self.stages, *self.auto_closes, *self.reminders,
+                                      *self.missed_status_updates]
         found.extend(item.event for item in self.escalations)
         found.extend(item.event for item in self.priority_raises)
         return tuple(sorted(found, key=lambda e: (e.incident_id, e.version)))

@@ -43,7 +43,16 @@ Auto-close
     confirmation None) once ``auto_close_after`` has elapsed, on ``auto_close_calendar`` or in
     wall time, since it was resolved or since the caller's last comment after that, whichever
     is later (a comment by the actor whose id is the incident's ``caller``). A reopen starts
-    over: the next resolution is a new start.
+    over: the next resolution is a new start. An accepted major incident awaiting its
+    required post-incident review is not auto-closed until the review is recorded.
+Status-update cadence (major incidents)
+    With a major-incident policy, an accepted major incident that is open (not resolved) and
+    whose priority level has a cadence ``every`` gets, for each whole interval elapsed since
+    its last status update (or its acceptance, before the first update) up to ``now``, one
+    :class:`IncidentStatusUpdateMissed` (interval ``k`` was due at ``since + k * every``),
+    unless that interval is already recorded. So each missed interval is recorded once,
+    however often the processing runs; posting an update starts counting again from it. After
+    a long pause only the last ``MAX_MISSED_INTERVALS`` intervals are caught up.
 Commits and the report
     Each incident's changes are committed on their own, with the version it was read at; a
     concurrent change (ConcurrencyError) or any other library error on one incident is
@@ -65,6 +74,7 @@ from itil_incident._due_report import (
     PriorityRaised,
     SkippedIncident,
 )
+from itil_incident._major_commands import record_missed_updates
 from itil_incident.domain._time import utc_instant
 from itil_incident.domain.events import (
     IncidentClosed,
@@ -73,6 +83,7 @@ from itil_incident.domain.events import (
     IncidentSlaStageReached,
 )
 from itil_incident.domain.incident import Incident
+from itil_incident.domain.major_events import IncidentStatusUpdateMissed
 from itil_incident.domain.values import SYSTEM, HoldReason, NoteVisibility
 from itil_incident.errors import ItilIncidentError, ValidationError
 from itil_incident.policies.escalation import (
@@ -103,7 +114,8 @@ _NEVER: Final = datetime.max.replace(tzinfo=UTC)
 class _Outcome:
     """What processing one incident produced, kept apart until its commit succeeds."""
 
-    __slots__ = ("closes", "escalations", "raises", "reminders", "skipped", "stages")
+    __slots__ = ("closes", "escalations", "missed_updates", "raises", "reminders", "skipped",
+                 "stages")
 
     def __init__(self) -> None:
         self.stages: list[IncidentSlaStageReached] = []
@@ -112,6 +124,7 @@ class _Outcome:
         self.closes: list[IncidentClosed] = []
         self.reminders: list[IncidentReminderSent] = []
         self.skipped: list[SkippedIncident] = []
+        self.missed_updates: list[IncidentStatusUpdateMissed] = []  # major incidents
 
 
 class TimeDrivenCommands(DeskCore):
@@ -141,6 +154,7 @@ class TimeDrivenCommands(DeskCore):
         closes: list[IncidentClosed] = []
         reminders: list[IncidentReminderSent] = []
         skipped: list[SkippedIncident] = []
+        missed_updates: list[IncidentStatusUpdateMissed] = []  # major incidents
         for incident in incidents:
             if incident.is_terminal or when < incident.updated_at:
                 continue
@@ -160,10 +174,11 @@ class TimeDrivenCommands(DeskCore):
             closes += outcome.closes
             reminders += outcome.reminders
             skipped += outcome.skipped
+            missed_updates += outcome.missed_updates
         return DueReport(at=when, examined=len(incidents), stages=tuple(stages),
                          escalations=tuple(escalations), priority_raises=tuple(raises),
                          auto_closes=tuple(closes), reminders=tuple(reminders),
-                         skipped=tuple(skipped))
+                         skipped=tuple(skipped), missed_status_updates=tuple(missed_updates))
 
     def sla_status(self, incident_id: str, at: datetime | None = None
                    ) -> tuple[ClockState, ...]:
@@ -239,7 +254,7 @@ class TimeDrivenCommands(DeskCore):
         """Open incidents, plus resolved ones when anything can be due on them."""
         policies = self.policies
         if (policies.sla is None and policies.auto_close_after is None
-                and policies.hold_reminder_every is None):
+                and policies.hold_reminder_every is None and policies.major is None):
             return []
         found = self.repository.list_incidents(IncidentQuery(open=True))
         if policies.sla is None and policies.auto_close_after is None:
@@ -276,6 +291,9 @@ class TimeDrivenCommands(DeskCore):
             _apply_reminder(incident, now, policies.hold_reminder_every, outcome)
         if policies.auto_close_after is not None:
             self._apply_auto_close(incident, now, policies.auto_close_after, outcome)
+        # major incidents: the status-update cadence
+        if policies.major is not None and incident.is_major:
+            outcome.missed_updates += record_missed_updates(incident, policies.major, now)
 
     def _apply_stages(self, incident: Incident, sla: SlaPolicy, now: datetime,
                       outcome: _Outcome) -> None:
@@ -362,7 +380,7 @@ class TimeDrivenCommands(DeskCore):
     def _apply_auto_close(self, incident: Incident, now: datetime, after: timedelta,
                           outcome: _Outcome) -> None:
         definition = incident.workflow.state(incident.status)
-        if not definition.resolved or definition.terminal:
+        if not definition.resolved or definition.terminal or incident.awaits_review:
             return
         since = incident.status_since
         caller = incident.caller

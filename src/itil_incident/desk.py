@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from itil_incident._desk_core import collection, optional_id, positive_limit, state_names
+from itil_incident._major_commands import MajorCommands
 from itil_incident._paging import (
     IncidentOrder,
     Page,
@@ -44,7 +45,7 @@ from itil_incident.ports import IncidentQuery
 __all__ = ["ServiceDesk"]
 
 
-class ServiceDesk(ProblemCommands, TimeDrivenCommands):
+class ServiceDesk(ProblemCommands, TimeDrivenCommands, MajorCommands):
     """Incident and problem management over the ports you give it.
 
     >>> from itil_incident import ServiceDesk, Actor

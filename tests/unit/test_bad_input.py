@@ -35,6 +35,7 @@ from itil_incident import (
     IncidentState,
     InMemoryRepository,
     ItilIncidentError,
+    MajorIncidentPolicy,
     NotFoundError,
     PageCursor,
     Priority,
@@ -55,6 +56,7 @@ from itil_incident import (
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 AGENT = Actor("alice", "Alice Agent", frozenset({"agent"}))
+MANAGER = Actor("mia", "Mia Manager", frozenset({"incident_manager"}))
 
 # ---------------------------------------------------------------------------------------------
 # Named cases
@@ -558,6 +560,7 @@ POLICIES = DeskPolicies(
     ),
     auto_close_after=timedelta(hours=2),
     hold_reminder_every=timedelta(hours=1),
+    major=MajorIncidentPolicy(priorities={1}),  # major incidents
 )
 
 
@@ -609,6 +612,16 @@ def build_world() -> World:
     ids["known_error"] = known
     desk.link_problem_change(investigating, "CHG0000007", actor=AGENT,
                              title="Upgrade the concentrator firmware")
+    # major incidents: one proposed, one accepted with a commander and a review action
+    proposed = log(actor=AGENT, title="Payroll run fails for everyone").id
+    desk.propose_major(proposed, actor=AGENT, reason="All staff are affected")
+    ids["proposed"] = proposed
+    major = log(actor=AGENT, title="Mail is down", impact=1, urgency=1).id
+    desk.accept_major(major, actor=MANAGER)
+    desk.assign_major_role(major, "commander", "mia", actor=MANAGER)
+    desk.add_review_action(major, "Add a mail canary", actor=MANAGER, owner="mailops",
+                           due_at=T0 + timedelta(days=14))
+    ids["major"] = major
     notifier.clear()
     return World(desk, notifier, ids)
 
@@ -713,6 +726,21 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "apply_workaround": {"incident_id": Ref("new"), "problem_id": Ref("known_error")},
     "link_problem_change": {"change_id": "CHG0000042", "title": "Replace the concentrator"},
     "unlink_problem_change": {"change_id": "CHG0000007"},
+    # major incidents
+    "propose_major": {"incident_id": Ref("new"), "evidence": [Ref("working")]},
+    "accept_major": {"incident_id": Ref("proposed"), "actor": MANAGER},
+    "reject_major": {"incident_id": Ref("proposed"), "actor": MANAGER},
+    "assign_major_role": {"incident_id": Ref("major"), "role": "communications_lead",
+                          "person": "noah"},
+    "release_major_role": {"incident_id": Ref("major"), "role": "commander", "person": "mia"},
+    "post_status_update": {"incident_id": Ref("major"), "audience": "stakeholders"},
+    "record_review": {"incident_id": Ref("major"), "impact": "No mail for 2 hours",
+                      "went_well": "Fast diagnosis", "went_badly": "Late first update"},
+    "add_review_action": {"incident_id": Ref("major"), "description": "Monitor the queue",
+                          "owner": "mailops", "due_at": T0 + timedelta(days=7)},
+    "complete_review_action": {"incident_id": Ref("major"), "action_id": "A1"},
+    "major_incidents": {"status": "accepted", "open": True},
+    "status_update_due": {"incident_id": Ref("major")},
 }
 
 

@@ -29,6 +29,7 @@ from itil_incident import (
     InMemoryRepository,
     ItilIncidentError,
     LinkKind,
+    MajorIncidentPolicy,
     ProblemEvent,
     ServiceDesk,
     StateDef,
@@ -52,6 +53,7 @@ from itil_incident.testing import strategies as its
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 ALICE = Actor("alice", "Alice Agent", frozenset({"agent"}))
 BOB = Actor("bob", "Bob Engineer", frozenset({"agent", "engineer"}))
+MIA = Actor("mia", "Mia Manager", frozenset({"incident_manager"}))
 
 
 def subclasses(base: type[DomainEvent]) -> set[type[DomainEvent]]:
@@ -123,7 +125,8 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     clock = FrozenClock(START)
     incident_workflow, problem_workflow = host_workflows()
     policies = DeskPolicies(incident_workflow=incident_workflow,
-                            problem_workflow=problem_workflow)
+                            problem_workflow=problem_workflow,
+                            major=MajorIncidentPolicy())  # major incidents
     desk = make_desk(repository=repository, policies=policies, clock=clock)
 
     def later() -> datetime:
@@ -163,6 +166,26 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     desk.link_change(first, "CHG0001", actor=BOB, caused_by=True)
     desk.link_change(first, "CHG0002", actor=BOB)
     desk.link_related(first, second, actor=BOB)
+    # Major incidents: proposed, rejected, proposed again, accepted, run, an update missed
+    # (process_due), reviewed twice, an action added and completed.
+    desk.propose_major(first, actor=BOB, reason="Every site is affected", evidence=[second])
+    desk.reject_major(first, actor=MIA, reason="Only the VPN")
+    desk.propose_major(first, actor=BOB, reason="The branches are down too")
+    desk.accept_major(first, actor=MIA)
+    desk.assign_major_role(first, "commander", "mia", actor=MIA)
+    desk.assign_major_role(first, "commander", "bob", actor=MIA)
+    desk.assign_major_role(first, "resolver_group", "Network Support", actor=MIA)
+    desk.release_major_role(first, "resolver_group", "Network Support", actor=MIA)
+    desk.post_status_update(first, "affected_users", "We are on it", actor=MIA)
+    clock.advance(minutes=31)
+    assert desk.process_due().missed_status_updates
+    desk.record_review(first, actor=MIA, impact="VPN down 3 h", root_cause="Firmware leak",
+                       went_well="Quick triage")
+    desk.record_review(first, actor=MIA, impact="VPN down 3 h", root_cause="Firmware 4.2 leak",
+                       went_badly="Late updates")
+    desk.add_review_action(first, "Alert on gateway memory", actor=MIA, owner="netops",
+                           due_at=START + timedelta(days=30))
+    desk.complete_review_action(first, "A1", actor=BOB)
     # Entity methods without a desk command: remove a link, record SLA stages and reminders.
     incident = repository.get_incident(first)
     incident.remove_link(LinkKind.RELATED_CHANGE, "CHG0002", actor=BOB, at=later())

@@ -118,6 +118,28 @@ def scenario() -> tuple[list[Incident], list[Problem]]:
     a.send_reminder("awaiting_caller", 1, actor=AGENT, at=t())
     a.record_sla_stage(metric="resolution", group=None, agreement="standard", cycle=1,
                        fraction=0.5, reached_at=T0, due_at=None, actor=AGENT, at=t())
+    # major incidents: proposed, rejected, proposed again, accepted, run and reviewed
+    a.propose_major(basis="priority", reason="Priority 1", actor=AGENT, at=t())
+    a.reject_major(reason="One user only", actor=AGENT, at=t())
+    a.propose_major(basis="cluster", reason="Three VPN incidents", evidence=["INC0000002"],
+                    actor=AGENT, at=t())
+    a.accept_major(review_required=True, actor=AGENT, at=t())
+    a.assign_major_role("commander", "mia", shared=False, actor=AGENT, at=t())
+    a.assign_major_role("commander", "noah", shared=False, actor=AGENT, at=t())
+    a.assign_major_role("resolver_group", "Network Support", shared=True, actor=AGENT, at=t())
+    a.release_major_role("resolver_group", "Network Support", actor=AGENT, at=t())
+    a.post_status_update("stakeholders", "Engineers are on it", actor=AGENT, at=t())
+    since = a.cadence_since
+    assert since is not None
+    a.record_missed_status_update(since=since, interval=1, due_at=since + timedelta(seconds=30),
+                                  actor=AGENT, at=t())
+    a.record_review(impact="VPN down 2 h", root_cause="Firmware leak", went_well="Triage",
+                    actor=AGENT, at=t())
+    a.record_review(impact="VPN down 2 h for 300 users", root_cause="Firmware leak",
+                    went_badly="Late status updates", actor=AGENT, at=t())
+    a.add_review_action("Monitor gateway memory", owner="netops", due_at=T0 + timedelta(days=30),
+                        actor=AGENT, at=t())
+    a.complete_review_action("A1", actor=AGENT, at=t())
     a.resolve(code="solved_remotely", notes="New firmware", actor=AGENT, at=t())
     a.reopen(reason="Drops again", actor=AGENT, at=t())
     a.resolve(code="solved_permanently", notes="Replaced the box", actor=AGENT, at=t())
@@ -315,7 +337,8 @@ BOOKKEEPING = frozenset({
 })
 ELEMENT_KEYS = frozenset({"child_ids", "incident_ids",
                           # parent, child and duplicate incidents; problem management
-                          "duplicate_ids", "watchers", "change_links"})
+                          "duplicate_ids", "watchers", "change_links",
+                          "major_roles", "review_actions"})  # major incidents
 # Fields left out of the generic check (none: every field must be reported exactly).
 KNOWN_MISREPORTED: frozenset[str] = frozenset()
 
@@ -434,6 +457,17 @@ INCIDENT_OPS: dict[str, Callable[[Incident, datetime], object]] = {
     "problem": lambda i, t: i.link_problem(f"PRB{t.minute % 2}", actor=AGENT, at=t),
     "unproblem": lambda i, t: i.unlink_problem(actor=AGENT, at=t),
     "parent": lambda i, t: i.set_parent(f"INC{t.minute % 2}", actor=AGENT, at=t),
+    # major incidents
+    "propose": lambda i, t: i.propose_major(basis="manual", reason="r", actor=AGENT, at=t),
+    "accept": lambda i, t: i.accept_major(review_required=t.minute % 2 == 0, actor=AGENT, at=t),
+    "reject": lambda i, t: i.reject_major(reason="r", actor=AGENT, at=t),
+    "role": lambda i, t: i.assign_major_role("commander", f"p{t.minute % 3}", shared=False,
+                                             actor=AGENT, at=t),
+    "update": lambda i, t: i.post_status_update("internal", "u", actor=AGENT, at=t),
+    "review": lambda i, t: i.record_review(impact="i", root_cause=f"c{t.minute}", actor=AGENT,
+                                           at=t),
+    "action": lambda i, t: i.add_review_action("d", owner="o", due_at=t, actor=AGENT, at=t),
+    "done": lambda i, t: i.complete_review_action("A1", actor=AGENT, at=t),
 }
 
 

@@ -48,6 +48,25 @@ from itil_incident.domain.events import (
     IncidentUnlinkedFromProblem,
     IncidentWorkStarted,
 )
+from itil_incident.domain.major import (
+    MajorBasis,
+    MajorStatus,
+    PostIncidentReview,
+    ReviewAction,
+    UpdateAudience,
+)
+from itil_incident.domain.major_events import (
+    IncidentMajorAccepted,
+    IncidentMajorProposed,
+    IncidentMajorRejected,
+    IncidentMajorRoleAssigned,
+    IncidentMajorRoleReleased,
+    IncidentReviewActionAdded,
+    IncidentReviewActionCompleted,
+    IncidentReviewRecorded,
+    IncidentStatusUpdateMissed,
+    IncidentStatusUpdatePosted,
+)
 from itil_incident.domain.problem_link_events import (
     IncidentDuplicateRecorded,
     IncidentMarkedDuplicate,
@@ -68,7 +87,7 @@ from itil_incident.domain.values import (
     Satisfaction,
     Urgency,
 )
-from itil_incident.errors import ValidationError
+from itil_incident.errors import InvalidTransitionError, ValidationError
 
 if TYPE_CHECKING:
     from itil_incident.domain.workflow import Workflow
@@ -142,6 +161,14 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
     duplicate_of: str | None
     duplicate_ids: tuple[str, ...]
     watchers: tuple[str, ...]
+    # major incidents (see the "major incidents" block of methods below)
+    major_status: MajorStatus | None
+    major_review_required: bool
+    major_roles: tuple[tuple[str, str], ...]
+    status_update_count: int
+    last_status_update_at: datetime | None
+    review: PostIncidentReview | None
+    review_actions: tuple[ReviewAction, ...]
 
     # ----------------------------------------------------------------- construction
 
@@ -167,6 +194,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         # duplicates and watchers
         self.duplicate_of = None
         self.duplicate_ids = self.watchers = ()
+        self._blank_major()
         return self
 
     @classmethod
@@ -591,6 +619,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         if satisfaction is not None and not isinstance(satisfaction, Satisfaction):
             raise ValidationError("satisfaction must be a Satisfaction", field="satisfaction")
         target = self._fire("close", {"closure_code": code})
+        self._require_review("close", target)
         event = IncidentClosed(
             incident_id=self.id, version=self.version + 1, at=at, actor=actor,
             from_status=self.status, to_status=target, closure_code=code,
@@ -670,6 +699,7 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
             raise ValidationError(f"{trigger!r} has its own command; call it instead",
                                   field="trigger")
         target = self._fire(trigger)
+        self._require_review(trigger, target)
         event = IncidentTransitioned(**self._base(actor, at, to_status=target), trigger=trigger)
         self._record(event)
         return event
@@ -1018,6 +1048,255 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
         )
         self._record(event)
         return event
+
+    # ----------------------------------------------------------------- major incidents
+
+    def _blank_major(self) -> None:
+        self.major_status = None
+        self.major_review_required = False
+        self.major_roles = ()
+        self.status_update_count = 0
+        self.last_status_update_at = None
+        self.review = None
+        self.review_actions = ()
+
+    @property
+    def is_major(self) -> bool:
+        """Whether the incident was accepted as a major incident."""
+        return self.major_status is MajorStatus.ACCEPTED
+
+    @property
+    def awaits_review(self) -> bool:
+        """Whether the incident is an accepted major incident that may not close before a
+        post-incident review is recorded."""
+        return self.is_major and self.major_review_required and self.review is None
+
+    @property
+    def major_proposal(self) -> IncidentMajorProposed | None:
+        """The last proposal of the incident as major (None: never proposed)."""
+        for event in reversed(self._history):
+            if isinstance(event, IncidentMajorProposed):
+                return event
+        return None
+
+    @property
+    def major_accepted_at(self) -> datetime | None:
+        """When the incident was accepted as a major incident (None: it was not)."""
+        for event in self._history:
+            if isinstance(event, IncidentMajorAccepted):
+                return event.at
+        return None
+
+    @property
+    def cadence_since(self) -> datetime | None:
+        """Where the status-update cadence counts from: the last status update, else the
+        acceptance (None: not a major incident)."""
+        return self.last_status_update_at or self.major_accepted_at
+
+    @property
+    def status_updates(self) -> tuple[IncidentStatusUpdatePosted, ...]:
+        """The status updates posted, oldest first."""
+        return tuple(e for e in self._history if isinstance(e, IncidentStatusUpdatePosted))
+
+    @property
+    def status_updates_missed(self) -> tuple[IncidentStatusUpdateMissed, ...]:
+        """The cadence intervals recorded as missed, oldest first."""
+        return tuple(e for e in self._history if isinstance(e, IncidentStatusUpdateMissed))
+
+    @property
+    def open_review_actions(self) -> tuple[ReviewAction, ...]:
+        """The review actions not completed yet."""
+        return tuple(action for action in self.review_actions if not action.is_done)
+
+    def role_holders(self, role: str) -> tuple[str, ...]:
+        """Who holds ``role`` on the major incident, in the order they took it."""
+        return tuple(person for name, person in self.major_roles if name == role)
+
+    def propose_major(
+        self, *, basis: MajorBasis | str, reason: str, actor: Actor, at: datetime,
+        evidence: Iterable[str] = (),
+    ) -> IncidentMajorProposed:
+        """Propose the open incident as a major incident, on ``basis`` for ``reason``, with the
+        ids of related incidents as ``evidence``. Refused when it is already proposed or
+        accepted; a rejected incident may be proposed again."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("propose_major")
+        try:
+            kind = MajorBasis(basis)
+        except ValueError:
+            known = ", ".join(b.value for b in MajorBasis)
+            raise ValidationError(f"unknown basis {basis!r} (known: {known})",
+                                  field="basis") from None
+        reason = check.text(reason, "reason", limit=check.MAX_TITLE * 10)
+        related = check.text_tuple(evidence, "evidence")
+        if self.id in related:
+            raise ValidationError(f"{self.id} cannot be evidence for itself", field="evidence")
+        if self.major_status in (MajorStatus.PROPOSED, MajorStatus.ACCEPTED):
+            raise ValidationError(f"{self.id} is already {self.major_status} as major",
+                                  field="major_status")
+        event = IncidentMajorProposed(**self._base(actor, at), basis=kind, reason=reason,
+                                      evidence=related,
+                                      previous_major_status=self.major_status)
+        self._record(event)
+        return event
+
+    def accept_major(self, *, review_required: bool, actor: Actor, at: datetime
+                     ) -> IncidentMajorAccepted:
+        """Accept the proposal: the incident becomes a major incident. ``review_required``
+        (the policy's) decides whether it may close without a post-incident review."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("accept_major", MajorStatus.PROPOSED)
+        if type(review_required) is not bool:
+            raise ValidationError("review_required must be True or False",
+                                  field="review_required")
+        event = IncidentMajorAccepted(**self._base(actor, at), review_required=review_required)
+        self._record(event)
+        return event
+
+    def reject_major(self, *, reason: str, actor: Actor, at: datetime) -> IncidentMajorRejected:
+        """Reject the proposal, for ``reason``."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("reject_major", MajorStatus.PROPOSED)
+        reason = check.text(reason, "reason", limit=check.MAX_TITLE * 10)
+        event = IncidentMajorRejected(**self._base(actor, at), reason=reason)
+        self._record(event)
+        return event
+
+    def assign_major_role(self, role: str, person: str, *, shared: bool, actor: Actor,
+                          at: datetime) -> IncidentMajorRoleAssigned:
+        """Give ``role`` to ``person``. A ``shared`` role gains a holder; any other role is
+        handed over from its holder, who is recorded."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("assign_major_role", MajorStatus.ACCEPTED)
+        role = check.identifier(role, "role")
+        person = check.identifier(person, "person")
+        holders = self.role_holders(role)
+        if person in holders:
+            raise ValidationError(f"{person} already holds {role} on {self.id}", field="person")
+        previous = None if shared or not holders else holders[0]
+        event = IncidentMajorRoleAssigned(**self._base(actor, at), role=role, person=person,
+                                          previous_holder=previous)
+        self._record(event)
+        return event
+
+    def release_major_role(self, role: str, person: str, *, actor: Actor, at: datetime
+                           ) -> IncidentMajorRoleReleased:
+        """``person`` gives ``role`` up, and nobody takes it over."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("release_major_role", MajorStatus.ACCEPTED)
+        if (role, person) not in self.major_roles:
+            raise ValidationError(f"{person!r} does not hold {role!r} on {self.id}",
+                                  field="person")
+        event = IncidentMajorRoleReleased(**self._base(actor, at), role=role, person=person)
+        self._record(event)
+        return event
+
+    def post_status_update(self, audience: UpdateAudience | str, text: str, *, actor: Actor,
+                           at: datetime) -> IncidentStatusUpdatePosted:
+        """Post a status update of the major incident for ``audience``."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("post_status_update", MajorStatus.ACCEPTED)
+        try:
+            kind = UpdateAudience(audience)
+        except ValueError:
+            known = ", ".join(a.value for a in UpdateAudience)
+            raise ValidationError(f"unknown audience {audience!r} (known: {known})",
+                                  field="audience") from None
+        body = check.text(text, "text")
+        event = IncidentStatusUpdatePosted(
+            **self._base(actor, at), audience=kind, text=body,
+            number=self.status_update_count + 1,
+            previous_update_at=self.last_status_update_at)
+        self._record(event)
+        return event
+
+    def record_missed_status_update(self, *, since: datetime, interval: int, due_at: datetime,
+                                    actor: Actor, at: datetime) -> IncidentStatusUpdateMissed:
+        """Record that the ``interval``-th update after ``since`` (due at ``due_at``, not
+        after ``at``) was not posted. An interval already recorded is refused, so recording
+        is idempotent by construction."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("record_missed_status_update", MajorStatus.ACCEPTED)
+        start = utc_instant(since, "since")
+        due = utc_instant(due_at, "due_at")
+        if type(interval) is not int or interval < 1:
+            raise ValidationError(f"interval must be an integer >= 1, got {interval!r}",
+                                  field="interval")
+        if not start < due <= at:
+            raise ValidationError("due_at must be after since and not after the time of "
+                                  "recording", field="due_at")
+        if any(e.key == (start, interval) for e in self.status_updates_missed):
+            raise ValidationError(f"{self.id}: missed update {interval} after "
+                                  f"{start.isoformat()} is already recorded", field="interval")
+        event = IncidentStatusUpdateMissed(**self._base(actor, at), since=start,
+                                           interval=interval, due_at=due)
+        self._record(event)
+        return event
+
+    def record_review(
+        self, *, impact: str, root_cause: str, actor: Actor, at: datetime,
+        went_well: str | None = None, went_badly: str | None = None,
+    ) -> IncidentReviewRecorded:
+        """Record the post-incident review of the major incident, or revise it (the new
+        recording replaces the previous one, which the event keeps)."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("record_review", MajorStatus.ACCEPTED)
+        event = IncidentReviewRecorded(
+            **self._base(actor, at), impact=check.text(impact, "impact"),
+            root_cause=check.text(root_cause, "root_cause"),
+            went_well=check.optional_text(went_well, "went_well"),
+            went_badly=check.optional_text(went_badly, "went_badly"),
+            revision=1 if self.review is None else self.review.revision + 1,
+            previous_review=self.review)
+        self._record(event)
+        return event
+
+    def add_review_action(self, description: str, *, owner: str, due_at: datetime,
+                          actor: Actor, at: datetime) -> IncidentReviewActionAdded:
+        """Add an improvement action with its ``owner`` and due date; its id is ``A1``,
+        ``A2``, ... in the order added."""
+        actor, at = self._stamp(actor, at)
+        self._require_major_status("add_review_action", MajorStatus.ACCEPTED)
+        event = IncidentReviewActionAdded(
+            **self._base(actor, at), action_id=f"A{len(self.review_actions) + 1}",
+            description=check.text(description, "description", limit=check.MAX_TITLE * 10),
+            owner=check.identifier(owner, "owner"), due_at=utc_instant(due_at, "due_at"))
+        self._record(event)
+        return event
+
+    def complete_review_action(self, action_id: str, *, actor: Actor, at: datetime
+                               ) -> IncidentReviewActionCompleted:
+        """Mark the review action ``action_id`` as done."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("complete_review_action")
+        for action in self.review_actions:
+            if action.action_id == action_id:
+                break
+        else:
+            raise ValidationError(f"{self.id} has no review action {action_id!r}",
+                                  field="action_id")
+        if action.is_done:
+            raise ValidationError(f"review action {action_id} of {self.id} is already done",
+                                  field="action_id")
+        event = IncidentReviewActionCompleted(**self._base(actor, at), action=action)
+        self._record(event)
+        return event
+
+    def _require_major_status(self, command: str, wanted: MajorStatus) -> None:
+        self._require_changeable(command)
+        if self.major_status is not wanted:
+            now = "not proposed" if self.major_status is None else str(self.major_status)
+            raise ValidationError(f"{command}: {self.id} is {now} as a major incident; it "
+                                  f"must be {wanted}", field="major_status")
+
+    def _require_review(self, trigger: str, target: str) -> None:
+        """Refuse a move into a terminal state while a required review is missing."""
+        if self.awaits_review and self._workflow.is_terminal(target):
+            raise InvalidTransitionError(
+                self.status, trigger,
+                (t for t in self.allowed_triggers() if t != trigger),
+                reason=f"{self.id} is a major incident and needs a post-incident review "
+                       "before it closes")
 
 
 def _check_occurrence(occurred: datetime | None, detected: datetime | None, at: datetime

@@ -20,6 +20,7 @@ from itil_incident.policies.escalation import (
     check_rules,
 )
 from itil_incident.policies.known_errors import KnownErrorMatcher
+from itil_incident.policies.major import MajorIncidentPolicy
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.policies.routing import RoutingTable
@@ -122,6 +123,10 @@ class DeskPolicies:
     resolving a problem does to the incidents on hold awaiting it, resolved with
     ``problem_resolution_code`` when it resolves them. The codes must be among
     ``resolution_codes`` when the commands use them.
+    ``major`` (a :class:`~itil_incident.MajorIncidentPolicy`) switches major-incident
+    management on: automatic proposals, the commands of major incidents, the status-update
+    cadence in ``process_due`` and the review required before closure. None (the default)
+    switches it off.
     """
 
     incident_workflow: Workflow = attrs.field(factory=default_incident_workflow,
@@ -169,6 +174,9 @@ class DeskPolicies:
         default=OnProblemResolved.RESUME, converter=_on_problem_resolved)
     problem_resolution_code: str = attrs.field(default="solved_permanently",
                                                validator=_instance(str))
+    # major incidents: None switches major-incident management off
+    major: MajorIncidentPolicy | None = attrs.field(
+        default=None, validator=_instance(MajorIncidentPolicy, optional=True))
 
     def __attrs_post_init__(self) -> None:
         if self.sla is not None:
@@ -186,3 +194,11 @@ class DeskPolicies:
                     and routing is not None and action.group not in routing.groups):
                 raise DefinitionError(f"escalation rule {rule.name!r} escalates to unknown "
                                       f"group {action.group!r}", culprit=rule.name)
+        # major incidents: the levels the policy names exist in the priority matrix
+        if self.major is not None:
+            for level in sorted(self.major.levels):
+                try:
+                    self.priority_matrix.priority(level)
+                except ValidationError as exc:
+                    raise DefinitionError(f"major-incident policy: {exc}",
+                                          culprit="major") from None

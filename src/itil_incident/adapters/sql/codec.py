@@ -15,7 +15,8 @@ Field values become JSON values:
   ``{"$float": "nan"}`` (``"inf"``, ``"-inf"``), ``{"$set": [...]}`` (a frozenset),
   ``{"$enum": "Channel", "value": "phone"}`` (the library's string enums),
   ``{"$value": "Priority", "fields": {"level": 1, "label": "Critical"}}`` (the library's value
-  objects: Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError).
+  objects: Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError,
+  PostIncidentReview, ReviewAction).
 
 Decoding refuses what it does not know (an unknown event name, type tag or field, a missing
 field) with a :class:`~itil_incident.ValidationError`; it never returns a half-built event.
@@ -36,6 +37,13 @@ from typing import Any, Final
 import attrs
 
 from itil_incident.domain.events import DomainEvent, IncidentEvent
+from itil_incident.domain.major import (
+    MajorBasis,
+    MajorStatus,
+    PostIncidentReview,
+    ReviewAction,
+    UpdateAudience,
+)
 from itil_incident.domain.problem_events import KnownError, ProblemEvent
 from itil_incident.domain.values import (
     Actor,
@@ -65,10 +73,14 @@ _EVENT_BASES: Final = (IncidentEvent, ProblemEvent)
 
 _VALUE_TYPES: Final[dict[str, type[attrs.AttrsInstance]]] = {
     cls.__name__: cls
-    for cls in (Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError)
+    for cls in (Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError,
+                # major incidents
+                PostIncidentReview, ReviewAction)
 }
 _ENUM_TYPES: Final[dict[str, type[enum.Enum]]] = {
-    cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind)
+    cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind,
+                                  # major incidents
+                                  MajorBasis, MajorStatus, UpdateAudience)
 }
 _FLOAT_NAMES: Final = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
