@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from itil_incident.alerts._policy import AlertPolicy
 from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
 from itil_incident.domain.values import HoldReason
 from itil_incident.domain.workflow import Workflow
@@ -136,6 +137,8 @@ class DeskPolicies:
         default=None, validator=_instance(BusinessCalendar, optional=True))
     hold_reminder_every: timedelta | None = attrs.field(default=None,
                                                         validator=_optional_duration)
+    # monitoring alerts: how alerts become incidents
+    alerts: AlertPolicy = attrs.field(factory=AlertPolicy, validator=_instance(AlertPolicy))
 
     def __attrs_post_init__(self) -> None:
         if self.sla is not None:
@@ -153,3 +156,32 @@ class DeskPolicies:
                     and routing is not None and action.group not in routing.groups):
                 raise DefinitionError(f"escalation rule {rule.name!r} escalates to unknown "
                                       f"group {action.group!r}", culprit=rule.name)
+        # monitoring alerts: the policy's levels and resolution code fit the rest
+        _check_alert_policy(self)
+
+
+def _check_alert_policy(policies: DeskPolicies) -> None:
+    alerts = policies.alerts
+    matrix = policies.priority_matrix
+    impacts, urgencies = len(matrix.impacts), len(matrix.urgencies)
+    levels = [*alerts.levels.values(), *((i, 1) for i in alerts.service_impact.values())]
+    for impact, urgency in levels:
+        if impact > impacts or urgency > urgencies:
+            raise DefinitionError(
+                f"alerts: impact {impact} / urgency {urgency} is outside the priority matrix "
+                f"({impacts} impacts x {urgencies} urgencies)", culprit="alerts.levels")
+    codes = policies.resolution_codes
+    if alerts.resolve_on_recovery and codes is not None and alerts.resolution_code not in codes:
+        raise DefinitionError(f"alerts.resolution_code {alerts.resolution_code!r} is not one "
+                              "of the resolution codes", culprit="alerts.resolution_code")
+    routing = policies.routing
+    if alerts.assignment_group is not None and routing is not None and (
+            alerts.assignment_group not in routing.groups):
+        raise DefinitionError(f"alerts.assignment_group {alerts.assignment_group!r} is not a "
+                              "group of the routing table", culprit="alerts.assignment_group")
+    if alerts.category is not None and policies.categories is not None:
+        try:
+            policies.categories.validate(alerts.category)
+        except ValidationError as error:
+            raise DefinitionError(f"alerts.category: {error}",
+                                  culprit="alerts.category") from None

@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import attrs
 
+from itil_incident.domain.alert_events import AlertSeverity
 from itil_incident.domain.events import DomainEvent, IncidentEvent
 from itil_incident.domain.problem_events import KnownError, ProblemEvent
 from itil_incident.domain.values import (
@@ -67,7 +68,9 @@ _VALUE_TYPES: Final[dict[str, type[attrs.AttrsInstance]]] = {
     for cls in (Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError)
 }
 _ENUM_TYPES: Final[dict[str, type[enum.Enum]]] = {
-    cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind)
+    cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind,
+                                  # monitoring alerts
+                                  AlertSeverity)
 }
 _FLOAT_NAMES: Final = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
