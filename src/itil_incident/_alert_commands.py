@@ -16,7 +16,9 @@ incident's history, while the group counts the alert.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
 
 from itil_incident._desk_core import DeskCore
 from itil_incident.alerts._policy import AlertPolicy
@@ -48,12 +50,20 @@ __all__ = ["AlertCommands"]
 
 _CLEAR = AlertSeverity.CLEAR
 _FOLDED = AlertOutcomeKind.FOLDED
+_SEVERITIES = {member.value: member for member in AlertSeverity}
+_RANK = {member: member.rank for member in AlertSeverity}
+_MAX_NAME = 200
+_MAX_SUMMARY = 300
 
 
 class AlertCommands(DeskCore):
     """Monitoring alerts: deduplicate by key into incidents, recover, hold flapping keys."""
 
     _alert_lock: threading.Lock
+    #: the shared outcome of a repeat, per key (see ``_ingest``)
+    _fold_outcomes: dict[str, AlertOutcome]
+    #: the repository's ``is_incident_open``; False: it has none; None: not looked up yet
+    _open_reader: Callable[[str], bool] | Literal[False] | None
 
     def ingest_alert(
         self,
@@ -87,22 +97,44 @@ class AlertCommands(DeskCore):
         counted in :meth:`alert_statistics`.
         """
         policy = self.policies.alerts
-        try:
-            source = source_of(source)
-            key = key_of(dedup_key)
-            level = severity_of(severity)
-            summary = summary_of(summary)
-            service = optional_name(service, "service")
-            configuration_item = optional_name(configuration_item, "configuration_item")
-            body = None if payload is None else payload_size(payload, policy.max_payload_bytes)
-            when = self._now() if at is None else alert_time(at)
-        except AlertRejectedError as refused:
-            self.alert_store.count_refusal(refused.reason)
-            raise
+        # The common case, decided with a few C-level checks: printable ASCII names of
+        # acceptable lengths (a first character that is not a space: not blank), a severity
+        # named in lower case, an instant in UTC. Anything else goes through the checks
+        # that name the field and the reason.
+        level = _SEVERITIES.get(severity) if type(severity) is str else None
+        if not (
+            level is not None
+            and type(source) is str and type(dedup_key) is str and type(summary) is str
+            and 0 < len(source) <= _MAX_NAME and 0 < len(dedup_key) <= _MAX_NAME
+            and 0 < len(summary) <= _MAX_SUMMARY
+            and source[0] != " " and dedup_key[0] != " " and summary[0] != " "
+            and (joined := source + dedup_key + summary).isascii() and joined.isprintable()
+            and (type(at) is datetime and at.tzinfo is UTC)
+        ) or service is not None or configuration_item is not None:
+            try:
+                source = source_of(source)
+                dedup_key = key_of(dedup_key)
+                level = severity_of(severity)
+                summary = summary_of(summary)
+                service = optional_name(service, "service")
+                configuration_item = optional_name(configuration_item, "configuration_item")
+                when = self._now() if at is None else alert_time(at)
+            except AlertRejectedError as refused:
+                self.alert_store.count_refusal(refused.reason)
+                raise
+        else:
+            when = at
+        body: dict[str, object] | None = None
+        if payload is not None:
+            try:
+                body = payload_size(payload, policy.max_payload_bytes)
+            except AlertRejectedError as refused:
+                self.alert_store.count_refusal(refused.reason)
+                raise
         self._authorize(policy.actor, "ingest_alert", None)
         with self._alert_lock:
-            return self._ingest(policy, source, key, level, summary, service,
-                                configuration_item, body, when)
+            return self._ingest(policy, source, dedup_key, level, summary,
+                                service, configuration_item, body, when)
 
     # ----------------------------------------------------------------- queries
 
@@ -141,6 +173,22 @@ class AlertCommands(DeskCore):
                 summary: str, service: str | None, item: str | None,
                 body: dict[str, object] | None, when: datetime) -> AlertOutcome:
         store = self.alert_store
+        # The fast path: a repeat that changes nothing on the incident (same or lower
+        # severity, the key firing and not flapping, its incident open, within the window).
+        group = store.peek_group(key)
+        if group is not None and level is not _CLEAR and group.firing and not group.flapping:
+            highest, incident_id = group.highest, group.incident_id
+            last, window = group.last_seen, policy.grouping_window
+            if (highest is not None and incident_id is not None and last is not None
+                    and _RANK[level] <= _RANK[highest]
+                    and (window is None or when - last <= window)
+                    and self._incident_is_open(incident_id)
+                    and store.record_fold(key, group.version, when)):
+                # Outcomes are immutable: one per key and incident is shared by its repeats.
+                outcome = self._fold_outcomes.get(key)
+                if outcome is None or outcome.incident_id != incident_id:
+                    outcome = self._fold_outcomes[key] = AlertOutcome(_FOLDED, key, incident_id)
+                return outcome
         group = store.get_group(key)
         if group is None:
             group = AlertGroup(dedup_key=key, source=source)
@@ -334,8 +382,11 @@ class AlertCommands(DeskCore):
     def _incident_is_open(self, incident_id: str) -> bool:
         """Whether the incident exists and is neither resolved nor ended; asked of the
         repository's ``is_incident_open`` when it has one (a cheap read), else by loading."""
-        reader = getattr(self.repository, "is_incident_open", None)
-        if reader is not None:
+        reader = self._open_reader
+        if reader is None:
+            found = getattr(self.repository, "is_incident_open", None)
+            reader = self._open_reader = found if callable(found) else False
+        if reader is not False:
             return bool(reader(incident_id))
         try:
             return self._incident(incident_id).is_open

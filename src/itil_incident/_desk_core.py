@@ -90,6 +90,8 @@ class DeskCore:
         self.alert_store: AlertStore = (InMemoryAlertStore() if alert_store is None
                                         else alert_store)
         self._alert_lock = threading.Lock()
+        self._fold_outcomes: dict[str, Any] = {}
+        self._open_reader: Any = None
 
     def with_retry(self, retry: RetryPolicy | None) -> Self:
         """This desk with another retry policy (None: no retry), on the same ports; this one

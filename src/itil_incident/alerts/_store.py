@@ -118,6 +118,12 @@ class AlertStore(Protocol):
       ``group.saved_version`` (0: a new key); otherwise it raises
       :class:`~itil_incident.ConcurrencyError` and stores nothing. On success it calls
       ``group.mark_saved()``. The caller does not change a group after saving it.
+    - ``peek_group`` is ``get_group`` for reading only: it may return the stored object,
+      which the caller must not change (the in-memory store saves a copy that way).
+    - ``record_fold(dedup_key, version, at)``: if the group is stored at ``version``, adds one
+      to ``count`` and ``folded``, moves ``first_seen`` / ``last_seen`` to include ``at``,
+      bumps ``version`` by one and returns True; otherwise changes nothing and returns False.
+      It is the whole write of a repeated alert.
     - ``discard_group(dedup_key, version)`` removes the group if its stored version is
       ``version`` (an opening undone) and does nothing otherwise.
     - ``count_refusal(reason)`` adds one to the refused alerts of ``reason``;
@@ -134,6 +140,15 @@ class AlertStore(Protocol):
 
     def save_group(self, group: AlertGroup) -> None:
         """Store ``group`` if nobody saved it since it was loaded."""
+        ...
+
+    def peek_group(self, dedup_key: str) -> AlertGroup | None:
+        """The group of ``dedup_key`` for reading only (it may be the stored object)."""
+        ...
+
+    def record_fold(self, dedup_key: str, version: int, at: datetime) -> bool:
+        """Count one more alert folded at ``at`` into the group of ``dedup_key``, if it is
+        stored at ``version``; False (and nothing stored) otherwise."""
         ...
 
     def discard_group(self, dedup_key: str, version: int) -> None:
@@ -187,6 +202,26 @@ class InMemoryAlertStore:
                                        None if stored is None else actual)
             group.saved_version = group.version
             self._groups[group.dedup_key] = group
+
+    def peek_group(self, dedup_key: str) -> AlertGroup | None:
+        """The stored group itself (read only), or None."""
+        return self._groups.get(dedup_key) if type(dedup_key) is str else None
+
+    def record_fold(self, dedup_key: str, version: int, at: datetime) -> bool:
+        """One more alert folded into the group, if it is stored at ``version``."""
+        with self._lock:
+            group = self._groups.get(dedup_key)
+            if group is None or group.version != version:
+                return False
+            group.count += 1
+            group.folded += 1
+            group.saved_version = group.version = version + 1
+            last, first = group.last_seen, group.first_seen
+            if last is None or at > last:
+                group.last_seen = at
+            if first is None or at < first:
+                group.first_seen = at
+            return True
 
     def discard_group(self, dedup_key: str, version: int) -> None:
         """Remove the group if it is stored at ``version``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -224,7 +225,7 @@ def payload_size(value: object, limit: int) -> dict[str, Any]:
                                 f"{type(value).__name__}", reason=AlertRefusal.INVALID_PAYLOAD,
                                 field="payload")
         value = dict(value)
-    if _bound(value, 0) <= limit:
+    if _flat_bound(value) <= limit:
         return value
     size = len(_ENCODER.encode(value).encode())
     if size > limit:
@@ -233,6 +234,8 @@ def payload_size(value: object, limit: int) -> dict[str, Any]:
     return value
 
 
+#: Lone surrogates cannot be encoded as UTF-8: no JSON text holds them.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True,
                                    separators=(",", ":"))
 
@@ -243,11 +246,35 @@ def _invalid(message: str) -> AlertRejectedError:
 
 
 def _string_bound(text: str) -> int:
-    if text.isascii() and text.isprintable():
-        return len(text) + 2 + text.count('"') + text.count("\\")
-    if NOT_TEXT.search(text):
-        raise _invalid("a string holds NUL or a surrogate code point")
+    """At most 6 bytes a character (``\\u0001``), and the quotes."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raise _invalid("a string holds a surrogate code point, which is not text")
     return 6 * len(text) + 2
+
+
+def _flat_bound(payload: dict[Any, Any]) -> int:
+    """:func:`_bound` of a payload, unrolled one level: most payloads are flat."""
+    total = 1 + len(payload)
+    for key, value in payload.items():
+        if type(key) is not str:
+            raise _invalid(f"object keys must be strings, got {key!r}")
+        if not key.isascii() and _SURROGATE.search(key):
+            raise _invalid("a key holds a surrogate code point, which is not text")
+        total += 6 * len(key) + 3
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() and _SURROGATE.search(value):
+                raise _invalid("a string holds a surrogate code point, which is not text")
+            total += 6 * len(value) + 2
+        elif kind is float:
+            if not math.isfinite(value):
+                raise _invalid(f"{value!r} is not a JSON number")
+            total += 24
+        elif kind is bool or value is None:
+            total += 5
+        else:
+            total += _bound(value, 1)
+    return total
 
 
 def _bound(value: Any, depth: int) -> int:
