@@ -45,6 +45,7 @@ from itil_incident.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from itil_incident.policies.priority import PriorityMatrix
 
 __all__ = ["AlertCommands"]
 
@@ -295,7 +296,7 @@ class AlertCommands(DeskCore):
             route = routing.route(category=category, service=service)
             if route is not None:
                 group, tier, routing_rule = route.group, route.tier, route.rule
-        impact, urgency = policy.impact_urgency(level, service)
+        impact, urgency = _levels(policy, level, service, policies.priority_matrix)
         return Incident.log(
             incident_id=self.ids.next_incident_id, workflow=policies.incident_workflow,
             matrix=policies.priority_matrix, actor=policy.actor, at=now, title=summary,
@@ -317,7 +318,8 @@ class AlertCommands(DeskCore):
         now = self._now()
         actor = policy.actor
         incident.raise_alert_severity(level, alert_at=when, actor=actor, at=now)
-        impact, urgency = policy.impact_urgency(level, incident.service)
+        impact, urgency = _levels(policy, level, incident.service,
+                                  self.policies.priority_matrix)
         impact = min(impact, incident.impact.level)
         urgency = min(urgency, incident.urgency.level)
         if (impact, urgency) != (incident.impact.level, incident.urgency.level):
@@ -350,7 +352,7 @@ class AlertCommands(DeskCore):
                     notes=f"Monitoring reported the recovery of {key} "
                           f"({group.count} alerts).",
                     actor=actor, at=now, codes=self.policies.resolution_codes)
-            except (InvalidTransitionError, PermissionDeniedError) as refused:
+            except (InvalidTransitionError, PermissionDeniedError, ValidationError) as refused:
                 reason = f"not resolved: {refused}"
             else:
                 reason = None
@@ -412,3 +414,10 @@ def _track_flapping(group: AlertGroup, policy: AlertPolicy, when: datetime,
     elif not flapping:
         group.held_since = None
     group.flapping = flapping
+
+
+def _levels(policy: AlertPolicy, level: AlertSeverity, service: str | None,
+            matrix: PriorityMatrix) -> tuple[int, int]:
+    """The policy's (impact, urgency) for an alert, capped to the levels of ``matrix``."""
+    impact, urgency = policy.impact_urgency(level, service)
+    return min(impact, len(matrix.impacts)), min(urgency, len(matrix.urgencies))

@@ -602,6 +602,8 @@ def build_world() -> World:
     linked = log(actor=AGENT, title="VPN disconnects at login").id
     desk.link_to_problem(linked, investigating, actor=AGENT)
     ids["linked"] = linked
+    # monitoring alerts: a key with an open incident
+    desk.ingest_alert("nagios", "vpn-gw-1/cpu", "warning", "CPU high on vpn-gw-1", at=T0)
     notifier.clear()
     return World(desk, notifier, ids)
 
@@ -699,6 +701,13 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "sla_status": {"at": T0 + timedelta(hours=2)},
     "list_by_sla": {"state": "breached", "at": T0 + timedelta(hours=2),
                     "at_risk_fraction": 0.5, "limit": 3},
+    # monitoring alerts
+    "ingest_alert": {"source": "nagios", "dedup_key": "vpn-gw-1/cpu", "severity": "critical",
+                     "summary": "CPU high on vpn-gw-1", "service": "VPN",
+                     "configuration_item": "vpn-gw-1", "payload": {"cpu": 99.5},
+                     "at": T0 - timedelta(minutes=1)},
+    "alert_group": {"dedup_key": "vpn-gw-1/cpu"},
+    "alert_groups": {"flapping": False},
 }
 
 

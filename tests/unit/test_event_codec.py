@@ -207,7 +207,17 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     desk.close(first, actor=ALICE, caller_confirmed=True, satisfaction=4,
                satisfaction_comment="Slow but solid")
     desk.cancel(third, actor=ALICE, reason="Logged in error")
-    return repository, [first, second, third, problem, duplicate]
+    # monitoring alerts: open, raise, recover (and resolve), then a new incident takes the key
+    alerted = desk.ingest_alert("nagios", "gw-1/cpu", "warning", "CPU high on gw-1",
+                                service="vpn", configuration_item="gw-1",
+                                payload={"cpu": 97.5, "tags": ["edge", None], "n": 2**70},
+                                at=later()).incident_id
+    desk.ingest_alert("nagios", "gw-1/cpu", "critical", "CPU high on gw-1", at=later())
+    desk.ingest_alert("nagios", "gw-1/cpu", "clear", "CPU normal on gw-1", at=later())
+    realerted = desk.ingest_alert("nagios", "gw-1/cpu", "major", "CPU high on gw-1",
+                                  at=later()).incident_id
+    assert alerted is not None and realerted is not None
+    return repository, [first, second, third, problem, duplicate, alerted, realerted]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import itil_incident
 from itil_incident import (
     Actor,
+    AlertSeverity,
     CategoryPath,
     DomainEvent,
     Impact,
@@ -148,7 +149,17 @@ def scenario() -> tuple[list[Incident], list[Problem]]:
     q = Problem.open(problem_id="PRB0000002", workflow=PROBLEM_WORKFLOW,
                      matrix=PROBLEM_MATRIX, actor=AGENT, at=T0, title="Printers jam")
     q.cancel(reason="Not a problem", actor=AGENT, at=t())
-    return [a, b], [p, q]
+    # monitoring alerts: an incident holds an alert key, records a raise and a recovery, and
+    # gives the key up
+    c = _log("INC0000003", channel="monitoring")
+    c.open_alert_group(source="nagios", dedup_key="gw-1/cpu", severity=AlertSeverity.WARNING,
+                       summary="CPU high on gw-1", alert_at=T0, payload='{"cpu":97.5}',
+                       actor=AGENT, at=t())
+    c.raise_alert_severity(AlertSeverity.CRITICAL, alert_at=T0, actor=AGENT, at=t())
+    c.record_alert_recovery(alert_at=T0, alert_count=3, actor=AGENT, at=t())
+    c.release_alert_group(reason="INC0000004 holds the key now", alert_count=3, actor=AGENT,
+                          at=t())
+    return [a, b, c], [p, q]
 
 
 def scenario_records() -> list[Incident | Problem]:

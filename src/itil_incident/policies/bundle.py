@@ -156,24 +156,15 @@ class DeskPolicies:
                     and routing is not None and action.group not in routing.groups):
                 raise DefinitionError(f"escalation rule {rule.name!r} escalates to unknown "
                                       f"group {action.group!r}", culprit=rule.name)
-        # monitoring alerts: the policy's levels and resolution code fit the rest
+        # monitoring alerts: the policy fits the rest
         _check_alert_policy(self)
 
 
 def _check_alert_policy(policies: DeskPolicies) -> None:
+    """The alert policy's group and category, when given, exist. (Its levels are capped to the
+    priority matrix when used, and its resolution code is checked when a recovery resolves,
+    so that the default alert policy fits any matrix and any set of codes.)"""
     alerts = policies.alerts
-    matrix = policies.priority_matrix
-    impacts, urgencies = len(matrix.impacts), len(matrix.urgencies)
-    levels = [*alerts.levels.values(), *((i, 1) for i in alerts.service_impact.values())]
-    for impact, urgency in levels:
-        if impact > impacts or urgency > urgencies:
-            raise DefinitionError(
-                f"alerts: impact {impact} / urgency {urgency} is outside the priority matrix "
-                f"({impacts} impacts x {urgencies} urgencies)", culprit="alerts.levels")
-    codes = policies.resolution_codes
-    if alerts.resolve_on_recovery and codes is not None and alerts.resolution_code not in codes:
-        raise DefinitionError(f"alerts.resolution_code {alerts.resolution_code!r} is not one "
-                              "of the resolution codes", culprit="alerts.resolution_code")
     routing = policies.routing
     if alerts.assignment_group is not None and routing is not None and (
             alerts.assignment_group not in routing.groups):
