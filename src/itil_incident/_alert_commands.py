@@ -255,7 +255,8 @@ class AlertCommands(DeskCore):
                                   at=now)
         records = [incident]
         if previous is not None:
-            reason = (f"the key stayed quiet for longer than {policy.grouping_window}"
+            reason = (f"the key stayed quiet for longer than the grouping window "
+                      f"({policy.grouping_window})"
                       if live else f"{previous.id} was {previous.status}")
             previous.release_alert_group(reason=f"{reason}; {incident.id} holds the key now",
                                          alert_count=max(group.count, 1), actor=actor, at=now)

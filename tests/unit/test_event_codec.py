@@ -216,7 +216,8 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     desk.ingest_alert("nagios", "gw-1/cpu", "clear", "CPU normal on gw-1", at=later())
     realerted = desk.ingest_alert("nagios", "gw-1/cpu", "major", "CPU high on gw-1",
                                   at=later()).incident_id
-    assert alerted is not None and realerted is not None
+    assert alerted is not None
+    assert realerted is not None
     return repository, [first, second, third, problem, duplicate, alerted, realerted]
 
 

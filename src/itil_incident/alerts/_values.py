@@ -254,13 +254,13 @@ def _string_bound(text: str) -> int:
 
 def _flat_bound(payload: dict[Any, Any]) -> int:
     """:func:`_bound` of a payload, unrolled one level: most payloads are flat."""
-    total = 1 + len(payload)
+    total = 2 + 2 * len(payload)  # braces; a colon and a comma per member
     for key, value in payload.items():
         if type(key) is not str:
             raise _invalid(f"object keys must be strings, got {key!r}")
         if not key.isascii() and _SURROGATE.search(key):
             raise _invalid("a key holds a surrogate code point, which is not text")
-        total += 6 * len(key) + 3
+        total += 6 * len(key) + 2
         kind = type(value)
         if kind is str:
             if not value.isascii() and _SURROGATE.search(value):
@@ -294,14 +294,14 @@ def _bound(value: Any, depth: int) -> int:
     if depth >= MAX_PAYLOAD_DEPTH:
         raise _invalid(f"nested deeper than {MAX_PAYLOAD_DEPTH} levels")
     if isinstance(value, dict):
-        total = 1 + len(value)
+        total = 2 + 2 * len(value)
         for key, item in value.items():
             if type(key) is not str:
                 raise _invalid(f"object keys must be strings, got {key!r}")
-            total += _string_bound(key) + 1 + _bound(item, depth + 1)
+            total += _string_bound(key) + _bound(item, depth + 1)
         return total
     if kind is list or kind is tuple:
-        total = 1 + len(value)
+        total = 2 + len(value)
         for item in value:
             total += _bound(item, depth + 1)
         return total
