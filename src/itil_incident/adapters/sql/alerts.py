@@ -82,6 +82,21 @@ _VERSION: Final = sa.select(alert_groups.c.version).where(
 _DELETE: Final = sa.delete(alert_groups).where(
     alert_groups.c.dedup_key == sa.bindparam("key"),
     alert_groups.c.version == sa.bindparam("version"))
+_AT = sa.bindparam("at", type_=_Instant)
+_FOLD: Final = sa.update(alert_groups).where(
+    alert_groups.c.dedup_key == sa.bindparam("key"),
+    alert_groups.c.version == sa.bindparam("expected"),
+).values(
+    count=alert_groups.c.count + 1,
+    folded=alert_groups.c.folded + 1,
+    version=alert_groups.c.version + 1,
+    last_seen=sa.case((sa.or_(alert_groups.c.last_seen.is_(None),
+                              alert_groups.c.last_seen < _AT), _AT),
+                      else_=alert_groups.c.last_seen),
+    first_seen=sa.case((sa.or_(alert_groups.c.first_seen.is_(None),
+                               alert_groups.c.first_seen > _AT), _AT),
+                       else_=alert_groups.c.first_seen),
+)
 _LIST: Final = sa.select(alert_groups).order_by(alert_groups.c.dedup_key)
 _SUMS: Final = sa.select(*(sa.func.coalesce(sa.func.sum(alert_groups.c[kind.value]), 0)
                            for kind in GROUP_OUTCOMES))
@@ -173,6 +188,16 @@ class SqlAlertStore:
             raise ConcurrencyError(f"alert group {group.dedup_key}", group.saved_version,
                                    self._stored_version(group.dedup_key))
         group.mark_saved()
+
+    def peek_group(self, dedup_key: str) -> AlertGroup | None:
+        """As :meth:`get_group` (a row read is a fresh object anyway)."""
+        return self.get_group(dedup_key)
+
+    def record_fold(self, dedup_key: str, version: int, at: datetime) -> bool:
+        """One ``UPDATE ... WHERE version = ...``: True when the group was at ``version``."""
+        with self._writing() as connection:
+            done = connection.execute(_FOLD, {"key": dedup_key, "expected": version, "at": at})
+            return bool(done.rowcount == 1)
 
     def discard_group(self, dedup_key: str, version: int) -> None:
         """Remove the group if it is stored at ``version``."""
