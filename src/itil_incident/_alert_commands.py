@@ -134,6 +134,28 @@ class AlertCommands(DeskCore):
                 raise
         self._authorize(policy.actor, "ingest_alert", None)
         with self._alert_lock:
+            # The fast path: a repeat that changes nothing on the incident (same or lower
+            # severity, the key firing and not flapping, its incident open, within the
+            # window) is one conditional write of the group.
+            store = self.alert_store
+            group = store.peek_group(dedup_key)
+            if (group is not None and group.firing and not group.flapping
+                    and level is not _CLEAR):
+                highest, incident_id = group.highest, group.incident_id
+                last, window = group.last_seen, policy.grouping_window
+                reader = self._open_reader
+                if (highest is not None and incident_id is not None and last is not None
+                        and _RANK[level] <= _RANK[highest]
+                        and (window is None or when - last <= window)
+                        and (reader(incident_id) if reader
+                             else self._incident_is_open(incident_id))
+                        and store.record_fold(dedup_key, group.version, when)):
+                    # Outcomes are immutable: the repeats of one incident share one.
+                    outcome = self._fold_outcomes.get(dedup_key)
+                    if outcome is None or outcome.incident_id != incident_id:
+                        outcome = AlertOutcome(_FOLDED, dedup_key, incident_id)
+                        self._fold_outcomes[dedup_key] = outcome
+                    return outcome
             return self._ingest(policy, source, dedup_key, level, summary,
                                 service, configuration_item, body, when)
 
@@ -173,23 +195,8 @@ class AlertCommands(DeskCore):
     def _ingest(self, policy: AlertPolicy, source: str, key: str, level: AlertSeverity,
                 summary: str, service: str | None, item: str | None,
                 body: dict[str, object] | None, when: datetime) -> AlertOutcome:
+        """Everything but the fast path (in :meth:`ingest_alert`)."""
         store = self.alert_store
-        # The fast path: a repeat that changes nothing on the incident (same or lower
-        # severity, the key firing and not flapping, its incident open, within the window).
-        group = store.peek_group(key)
-        if group is not None and level is not _CLEAR and group.firing and not group.flapping:
-            highest, incident_id = group.highest, group.incident_id
-            last, window = group.last_seen, policy.grouping_window
-            if (highest is not None and incident_id is not None and last is not None
-                    and _RANK[level] <= _RANK[highest]
-                    and (window is None or when - last <= window)
-                    and self._incident_is_open(incident_id)
-                    and store.record_fold(key, group.version, when)):
-                # Outcomes are immutable: one per key and incident is shared by its repeats.
-                outcome = self._fold_outcomes.get(key)
-                if outcome is None or outcome.incident_id != incident_id:
-                    outcome = self._fold_outcomes[key] = AlertOutcome(_FOLDED, key, incident_id)
-                return outcome
         group = store.get_group(key)
         if group is None:
             group = AlertGroup(dedup_key=key, source=source)
