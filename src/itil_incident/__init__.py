@@ -20,6 +20,22 @@ from itil_incident.adapters.clocks import FrozenClock, SystemClock
 from itil_incident.adapters.ids import SequentialIdFactory, format_id
 from itil_incident.adapters.memory import InMemoryRepository
 from itil_incident.adapters.notifiers import LoggingNotifier, NullNotifier, RecordingNotifier
+
+# monitoring alerts
+from itil_incident.alerts import (
+    MONITORING,
+    Alert,
+    AlertGroup,
+    AlertOutcome,
+    AlertOutcomeKind,
+    AlertPolicy,
+    AlertRefusal,
+    AlertRejectedError,
+    AlertSeverity,
+    AlertStatistics,
+    AlertStore,
+    InMemoryAlertStore,
+)
 from itil_incident.config import (
     ConfigError,
     ConfigIssue,
@@ -29,6 +45,12 @@ from itil_incident.config import (
     load_config,
 )
 from itil_incident.desk import ServiceDesk
+from itil_incident.domain.alert_events import (
+    IncidentAlertGroupOpened,
+    IncidentAlertGroupReleased,
+    IncidentAlertRecovered,
+    IncidentAlertSeverityRaised,
+)
 from itil_incident.domain.events import (
     DomainEvent,
     IncidentAssigned,
@@ -391,4 +413,21 @@ __all__ = [
     "ReviewAction",
     "TimelineEntry",
     "UpdateAudience",
+    # monitoring alerts
+    "MONITORING",
+    "Alert",
+    "AlertGroup",
+    "AlertOutcome",
+    "AlertOutcomeKind",
+    "AlertPolicy",
+    "AlertRefusal",
+    "AlertRejectedError",
+    "AlertSeverity",
+    "AlertStatistics",
+    "AlertStore",
+    "InMemoryAlertStore",
+    "IncidentAlertGroupOpened",
+    "IncidentAlertGroupReleased",
+    "IncidentAlertRecovered",
+    "IncidentAlertSeverityRaised",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Self, TypeVar
@@ -13,6 +14,7 @@ from itil_incident.adapters.authorization import AllowAll
 from itil_incident.adapters.clocks import SystemClock
 from itil_incident.adapters.ids import SequentialIdFactory
 from itil_incident.adapters.notifiers import NullNotifier
+from itil_incident.alerts._store import AlertStore, InMemoryAlertStore
 from itil_incident.domain import _checks as check
 from itil_incident.domain._time import utc_instant
 from itil_incident.domain.events import DomainEvent
@@ -54,6 +56,7 @@ class DeskCore:
         ids: IdFactory | None = None,
         authorizer: Authorizer | None = None,
         retry: RetryPolicy | None = None,
+        alert_store: AlertStore | None = None,
     ) -> None:
         if repository is None:
             raise DefinitionError("a service desk needs a repository (e.g. InMemoryRepository())",
@@ -80,6 +83,15 @@ class DeskCore:
         self.ids: IdFactory = ids or SequentialIdFactory()
         self.authorizer: Authorizer = authorizer or AllowAll()
         self.retry: RetryPolicy = retry or NO_RETRY
+        # monitoring alerts: the alert-group store, and one alert at a time per desk
+        if alert_store is not None and not isinstance(alert_store, AlertStore):
+            raise DefinitionError("alert_store does not implement the AlertStore port "
+                                  f"(got {type(alert_store).__name__})", culprit="alert_store")
+        self.alert_store: AlertStore = (InMemoryAlertStore() if alert_store is None
+                                        else alert_store)
+        self._alert_lock = threading.Lock()
+        self._fold_outcomes: dict[str, Any] = {}
+        self._open_reader: Any = None
 
     def with_retry(self, retry: RetryPolicy | None) -> Self:
         """This desk with another retry policy (None: no retry), on the same ports; this one

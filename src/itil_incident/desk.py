@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+from itil_incident._alert_commands import AlertCommands
 from itil_incident._desk_core import collection, optional_id, positive_limit, state_names
 from itil_incident._major_commands import MajorCommands
 from itil_incident._paging import (
@@ -45,7 +46,7 @@ from itil_incident.ports import IncidentQuery
 __all__ = ["ServiceDesk"]
 
 
-class ServiceDesk(ProblemCommands, TimeDrivenCommands, MajorCommands):
+class ServiceDesk(ProblemCommands, TimeDrivenCommands, MajorCommands, AlertCommands):
     """Incident and problem management over the ports you give it.
 
     >>> from itil_incident import ServiceDesk, Actor

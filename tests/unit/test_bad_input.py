@@ -622,6 +622,8 @@ def build_world() -> World:
     desk.add_review_action(major, "Add a mail canary", actor=MANAGER, owner="mailops",
                            due_at=T0 + timedelta(days=14))
     ids["major"] = major
+    # monitoring alerts: a key with an open incident
+    desk.ingest_alert("nagios", "vpn-gw-1/cpu", "warning", "CPU high on vpn-gw-1", at=T0)
     notifier.clear()
     return World(desk, notifier, ids)
 
@@ -741,6 +743,13 @@ OVERRIDES: dict[str, dict[str, object]] = {
     "complete_review_action": {"incident_id": Ref("major"), "action_id": "A1"},
     "major_incidents": {"status": "accepted", "open": True},
     "status_update_due": {"incident_id": Ref("major")},
+    # monitoring alerts
+    "ingest_alert": {"source": "nagios", "dedup_key": "vpn-gw-1/cpu", "severity": "critical",
+                     "summary": "CPU high on vpn-gw-1", "service": "VPN",
+                     "configuration_item": "vpn-gw-1", "payload": {"cpu": 99.5},
+                     "at": T0 - timedelta(minutes=1)},
+    "alert_group": {"dedup_key": "vpn-gw-1/cpu"},
+    "alert_groups": {"flapping": False},
 }
 
 

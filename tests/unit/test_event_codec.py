@@ -253,8 +253,19 @@ def every_command() -> tuple[InMemoryRepository, list[str]]:
     desk.put_on_hold(stuck, HoldReason.AWAITING_PROBLEM, actor=ALICE)
     later()
     desk.resolve_problem(known, "Relay queue enlarged", actor=BOB)
+    # monitoring alerts: open, raise, recover (and resolve), then a new incident takes the key
+    alerted = desk.ingest_alert("nagios", "gw-1/cpu", "warning", "CPU high on gw-1",
+                                service="vpn", configuration_item="gw-1",
+                                payload={"cpu": 97.5, "tags": ["edge", None], "n": 2**70},
+                                at=later()).incident_id
+    desk.ingest_alert("nagios", "gw-1/cpu", "critical", "CPU high on gw-1", at=later())
+    desk.ingest_alert("nagios", "gw-1/cpu", "clear", "CPU normal on gw-1", at=later())
+    realerted = desk.ingest_alert("nagios", "gw-1/cpu", "major", "CPU high on gw-1",
+                                  at=later()).incident_id
+    assert alerted is not None
+    assert realerted is not None
     return repository, [first, second, third, problem, duplicate, parent, child, copy, known,
-                        stuck]
+                        stuck, alerted, realerted]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import itil_incident
 from itil_incident import (
     Actor,
+    AlertSeverity,
     CategoryPath,
     DomainEvent,
     Impact,
@@ -183,7 +184,17 @@ def scenario() -> tuple[list[Incident], list[Problem]]:
                      matrix=PROBLEM_MATRIX, actor=AGENT, at=T0, title="Mail relay stalls")
     r.link_change("CHG0000009", title="Enlarge the relay queue", actor=AGENT, at=t())
     r.unlink_change("CHG0000009", actor=AGENT, at=t())
-    return [a, b, c, d], [p, q, r]
+    # monitoring alerts: an incident holds an alert key, records a raise and a recovery, and
+    # gives the key up
+    e = _log("INC0000006", channel="monitoring")
+    e.open_alert_group(source="nagios", dedup_key="gw-1/cpu", severity=AlertSeverity.WARNING,
+                       summary="CPU high on gw-1", alert_at=T0, payload='{"cpu":97.5}',
+                       actor=AGENT, at=t())
+    e.raise_alert_severity(AlertSeverity.CRITICAL, alert_at=T0, actor=AGENT, at=t())
+    e.record_alert_recovery(alert_at=T0, alert_count=3, actor=AGENT, at=t())
+    e.release_alert_group(reason="INC0000004 holds the key now", alert_count=3, actor=AGENT,
+                          at=t())
+    return [a, b, c, d, e], [p, q, r]
 
 
 def scenario_records() -> list[Incident | Problem]:

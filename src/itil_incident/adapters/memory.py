@@ -105,3 +105,9 @@ class InMemoryRepository:
 
     def __len__(self) -> int:
         return len(self._incidents) + len(self._problems)
+
+    # monitoring alerts: a cheap check that needs no copy
+    def is_incident_open(self, incident_id: str) -> bool:
+        """Whether the incident exists and is neither resolved nor closed or cancelled."""
+        stored = self._incidents.get(incident_id) if type(incident_id) is str else None
+        return stored is not None and stored.is_open

@@ -18,6 +18,13 @@ import attrs
 from itil_incident.domain import _checks as check
 from itil_incident.domain._entity import Entity
 from itil_incident.domain._time import utc_instant
+from itil_incident.domain.alert_events import (
+    AlertSeverity,
+    IncidentAlertGroupOpened,
+    IncidentAlertGroupReleased,
+    IncidentAlertRecovered,
+    IncidentAlertSeverityRaised,
+)
 from itil_incident.domain.events import (
     IncidentAssigned,
     IncidentCancelled,
@@ -1297,6 +1304,99 @@ class Incident(Entity[IncidentEvent]):  # type: ignore[override]  # built by fol
                 (t for t in self.allowed_triggers() if t != trigger),
                 reason=f"{self.id} is a major incident and needs a post-incident review "
                        "before it closes")
+    # ----------------------------------------------------------------- monitoring alerts
+
+    @property
+    def alert_key(self) -> str | None:
+        """The monitoring alert deduplication key this incident holds (None: none), from
+        :meth:`open_alert_group` until :meth:`release_alert_group`."""
+        for event in reversed(self._history):
+            if isinstance(event, IncidentAlertGroupOpened):
+                return event.dedup_key
+            if isinstance(event, IncidentAlertGroupReleased):
+                return None
+        return None
+
+    @property
+    def alert_severity(self) -> AlertSeverity | None:
+        """The highest alert severity recorded since the incident took its alert key."""
+        for event in reversed(self._history):
+            if isinstance(event, (IncidentAlertGroupOpened, IncidentAlertSeverityRaised)):
+                return event.severity
+            if isinstance(event, IncidentAlertGroupReleased):
+                return None
+        return None
+
+    def open_alert_group(
+        self, *, source: str, dedup_key: str, severity: AlertSeverity, summary: str,
+        alert_at: datetime, payload: str | None, actor: Actor, at: datetime,
+    ) -> IncidentAlertGroupOpened:
+        """Record that a monitoring alert of ``source`` opened this incident, which takes the
+        alert's ``dedup_key`` (``payload``: canonical JSON text or None)."""
+        actor, at = self._stamp(actor, at)
+        self._require_open("open_alert_group")
+        if self.alert_key is not None:
+            raise ValidationError(f"{self.id} already holds the alert key {self.alert_key!r}",
+                                  field="dedup_key")
+        if type(severity) is not AlertSeverity or severity.is_recovery:
+            raise ValidationError(f"an alert group opens at a problem severity, got "
+                                  f"{severity!r}", field="severity")
+        if payload is not None and type(payload) is not str:
+            raise ValidationError("payload must be JSON text or None", field="payload")
+        event = IncidentAlertGroupOpened(
+            **self._base(actor, at), source=check.identifier(source, "source"),
+            dedup_key=check.identifier(dedup_key, "dedup_key"), severity=severity,
+            summary=check.line(summary, "summary"), alert_at=utc_instant(alert_at, "alert_at"),
+            payload=payload)
+        self._record(event)
+        return event
+
+    def raise_alert_severity(self, severity: AlertSeverity, *, alert_at: datetime,
+                             actor: Actor, at: datetime) -> IncidentAlertSeverityRaised:
+        """Record an alert of this incident's key at a higher severity than any before."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("raise_alert_severity")
+        key, current = self._held_alert_key("raise_alert_severity")
+        if type(severity) is not AlertSeverity or not severity > current:
+            raise ValidationError(f"{self.id}: severity {severity!r} is not above "
+                                  f"{current.value}", field="severity")
+        event = IncidentAlertSeverityRaised(
+            **self._base(actor, at), dedup_key=key, severity=severity,
+            previous_severity=current, alert_at=utc_instant(alert_at, "alert_at"))
+        self._record(event)
+        return event
+
+    def record_alert_recovery(self, *, alert_at: datetime, alert_count: int, actor: Actor,
+                              at: datetime) -> IncidentAlertRecovered:
+        """Record the recovery alert of this incident's key (``alert_count`` alerts of the key
+        in all, the recovery included)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("record_alert_recovery")
+        key, _current = self._held_alert_key("record_alert_recovery")
+        event = IncidentAlertRecovered(**self._base(actor, at), dedup_key=key,
+                                       alert_at=utc_instant(alert_at, "alert_at"),
+                                       alert_count=_count(alert_count))
+        self._record(event)
+        return event
+
+    def release_alert_group(self, *, reason: str, alert_count: int, actor: Actor,
+                            at: datetime) -> IncidentAlertGroupReleased:
+        """Give up this incident's alert key (another incident takes it)."""
+        actor, at = self._stamp(actor, at)
+        self._require_changeable("release_alert_group")
+        key, _current = self._held_alert_key("release_alert_group")
+        event = IncidentAlertGroupReleased(**self._base(actor, at), dedup_key=key,
+                                           reason=check.text(reason, "reason"),
+                                           alert_count=_count(alert_count))
+        self._record(event)
+        return event
+
+    def _held_alert_key(self, command: str) -> tuple[str, AlertSeverity]:
+        key, severity = self.alert_key, self.alert_severity
+        if key is None or severity is None:
+            raise ValidationError(f"{self.id} holds no alert key: cannot {command}",
+                                  field="dedup_key")
+        return key, severity
 
 
 def _check_occurrence(occurred: datetime | None, detected: datetime | None, at: datetime
@@ -1327,3 +1427,10 @@ def _description(value: object) -> str:
         raise ValidationError(f"description is longer than {check.MAX_TEXT} characters",
                               field="description")
     return check.valid_text(value, "description")
+
+
+def _count(value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise ValidationError(f"alert_count must be an integer >= 1, got {value!r}",
+                              field="alert_count")
+    return value

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from itil_incident.alerts._policy import AlertPolicy
 from itil_incident.domain.lifecycles import default_incident_workflow, default_problem_workflow
 from itil_incident.domain.values import HoldReason
 from itil_incident.domain.workflow import Workflow
@@ -177,6 +178,8 @@ class DeskPolicies:
     # major incidents: None switches major-incident management off
     major: MajorIncidentPolicy | None = attrs.field(
         default=None, validator=_instance(MajorIncidentPolicy, optional=True))
+    # monitoring alerts: how alerts become incidents
+    alerts: AlertPolicy = attrs.field(factory=AlertPolicy, validator=_instance(AlertPolicy))
 
     def __attrs_post_init__(self) -> None:
         if self.sla is not None:
@@ -202,3 +205,23 @@ class DeskPolicies:
                 except ValidationError as exc:
                     raise DefinitionError(f"major-incident policy: {exc}",
                                           culprit="major") from None
+        # monitoring alerts: the policy fits the rest
+        _check_alert_policy(self)
+
+
+def _check_alert_policy(policies: DeskPolicies) -> None:
+    """The alert policy's group and category, when given, exist. (Its levels are capped to the
+    priority matrix when used, and its resolution code is checked when a recovery resolves,
+    so that the default alert policy fits any matrix and any set of codes.)"""
+    alerts = policies.alerts
+    routing = policies.routing
+    if alerts.assignment_group is not None and routing is not None and (
+            alerts.assignment_group not in routing.groups):
+        raise DefinitionError(f"alerts.assignment_group {alerts.assignment_group!r} is not a "
+                              "group of the routing table", culprit="alerts.assignment_group")
+    if alerts.category is not None and policies.categories is not None:
+        try:
+            policies.categories.validate(alerts.category)
+        except ValidationError as error:
+            raise DefinitionError(f"alerts.category: {error}",
+                                  culprit="alerts.category") from None

@@ -36,6 +36,8 @@ except ImportError as missing:  # pragma: no cover - exercised in an environment
         "(or 'itil-incident[postgres]' for PostgreSQL)"
     ) from missing
 
+# monitoring alerts: the alert-group tables join `metadata` when this module is imported
+from itil_incident.adapters.sql.alerts import SqlAlertStore
 from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict
 from itil_incident.adapters.sql.relay import (
     Backoff,
@@ -72,4 +74,6 @@ __all__ = [
     "metadata",
     "schema_version",
     "upgrade_schema",
+    # monitoring alerts
+    "SqlAlertStore",
 ]

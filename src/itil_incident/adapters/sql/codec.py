@@ -36,6 +36,7 @@ from typing import Any, Final
 
 import attrs
 
+from itil_incident.domain.alert_events import AlertSeverity
 from itil_incident.domain.events import DomainEvent, IncidentEvent
 from itil_incident.domain.major import (
     MajorBasis,
@@ -80,7 +81,9 @@ _VALUE_TYPES: Final[dict[str, type[attrs.AttrsInstance]]] = {
 _ENUM_TYPES: Final[dict[str, type[enum.Enum]]] = {
     cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind,
                                   # major incidents
-                                  MajorBasis, MajorStatus, UpdateAudience)
+                                  MajorBasis, MajorStatus, UpdateAudience,
+                                  # monitoring alerts
+                                  AlertSeverity)
 }
 _FLOAT_NAMES: Final = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 

@@ -540,6 +540,20 @@ class SqlRepository:
                 statement = _list_statement(kind, tuple(sorted({*shape, *_AFTER[order]})),
                                             True, order, descending)
 
+    # monitoring alerts: a cheap check that reads one state row
+    _IS_OPEN: Final = sa.select(schema.incidents.c.is_open).where(
+        schema.incidents.c.id == sa.bindparam("record_id"))
+
+    def is_incident_open(self, incident_id: str) -> bool:
+        """Whether the incident exists and is neither resolved nor closed or cancelled (its
+        state row's ``is_open``), without loading its history."""
+        if type(incident_id) is not str:
+            return False
+        with self._reading() as connection:
+            found = connection.execute(self._IS_OPEN,
+                                       {"record_id": _column_text(incident_id)}).scalar()
+        return bool(found)
+
 
 class _ConflictError(Exception):
     """A version check failed: roll back, then raise ConcurrencyError."""
