@@ -401,7 +401,7 @@ def documented_ddl(dialect: str) -> list[str]:
     without its BEGIN and COMMIT."""
     text = (Path(__file__).parents[2] / "docs" / "how-to" / "upgrading.md").read_text()
     (block,) = re.findall(rf'```sql title="{dialect}"\n(.*?)```', text, re.DOTALL)
-    statements = [line.strip().rstrip(";") for line in block.splitlines() if line.strip()]
+    statements = [" ".join(part.split()) for part in block.split(";") if part.strip()]
     return [s for s in statements if s not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
 
 

@@ -40,7 +40,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from itil_incident.adapters.sql import schema
 from itil_incident.adapters.sql._snapshot import encode_snapshot
-from itil_incident.adapters.sql.repository import _WRITE, _configure_sqlite, _decode
+from itil_incident.adapters.sql.repository import (
+    _SQLITE_TIMEOUTS,
+    _WRITE,
+    _configure_sqlite,
+    _decode,
+)
 from itil_incident.adapters.sql.schema import SchemaVersionError, StorageError
 from itil_incident.domain.events import IncidentLogged
 from itil_incident.domain.incident import Incident
@@ -85,7 +90,7 @@ def _to_v2(connection: Connection, workflows: dict[str, Workflow]) -> None:
 _STEPS: Final = (
     _Step(
         version=2,
-        new_tables=(),
+        new_tables=("itil_alert_groups", "itil_alert_refusals"),  # monitoring alerts
         new_indexes=("ix_itil_incidents_group_status", "ix_itil_incidents_open_priority"),
         apply=_to_v2,
     ),
@@ -109,8 +114,7 @@ def upgrade_schema(engine: Engine, *, workflows: Iterable[Workflow] = (
         raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
                               culprit="engine")
     known = _known(workflows)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, 30.0)
+    _configure(engine)
     reached: list[int] = []
     for step in _STEPS:
         try:
@@ -146,8 +150,7 @@ def fill_snapshots(engine: Engine, *, workflows: Iterable[Workflow] = (
         raise DefinitionError(f"engine must be a SQLAlchemy Engine, got {engine!r}",
                               culprit="engine")
     known = _known(workflows)
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, 30.0)
+    _configure(engine)
     try:
         with engine.connect() as connection:
             connection = connection.execution_options(**{_WRITE: True})
@@ -160,6 +163,13 @@ def fill_snapshots(engine: Engine, *, workflows: Iterable[Workflow] = (
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"filling the snapshots failed, nothing was written: {exc}"
                            ) from exc
+
+
+def _configure(engine: Engine) -> None:
+    """SQLite: ``BEGIN IMMEDIATE`` for the steps (a repository's settings, when the engine
+    has them already, stay as they are)."""
+    if engine.dialect.name == "sqlite" and engine not in _SQLITE_TIMEOUTS:
+        _configure_sqlite(engine, 30.0)
 
 
 def _known(workflows: Iterable[Workflow]) -> dict[str, Workflow]:
