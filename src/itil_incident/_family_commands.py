@@ -92,6 +92,19 @@ class FamilyCommands(DeskCore):
 
     # ----------------------------------------------------------------- the cascade
 
+    def _refuse_reopen_under_closed_parent(self, incident: Incident) -> None:
+        """With the cascade on, a child of a closed parent is not reopened (the parent could
+        no longer resolve it): it must be detached first."""
+        parent_id = incident.parent_id
+        if not self.policies.cascade_resolution or parent_id is None:
+            return
+        parent = self._incident(parent_id)
+        if parent.is_terminal and parent.workflow.state(parent.status).resolved:
+            raise InvalidTransitionError(
+                incident.status, "reopen", incident.allowed_triggers(),
+                reason=f"{incident.id} is a child of {parent.id}, which is {parent.status}; "
+                       f"detach it first (set_parent({incident.id!r}, None))")
+
     def _on_family(self, action: str, incident_id: str, actor: Actor,
                    change: Callable[[Incident, Actor, datetime], object]) -> Incident:
         """Like ``_on_incident``, then (with ``policies.cascade_resolution``) resolve the open

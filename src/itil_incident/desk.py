@@ -356,9 +356,16 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands, MajorCommands, AlertComma
         )
 
     def reopen(self, incident_id: str, *, actor: Actor, reason: str) -> Incident:
-        """Reopen a resolved incident (the reopen count goes up)."""
-        return self._on_incident("reopen", incident_id, actor,
-                                 lambda i, a, t: i.reopen(reason=reason, actor=a, at=t))
+        """Reopen a resolved incident (the reopen count goes up). With
+        ``policies.cascade_resolution``, a child whose parent is closed is refused: detach it
+        first (``set_parent(child_id, None)``), so that a closed parent has no open children.
+        """
+
+        def change(incident: Incident, a: Actor, t: datetime) -> None:
+            self._refuse_reopen_under_closed_parent(incident)
+            incident.reopen(reason=reason, actor=a, at=t)
+
+        return self._on_incident("reopen", incident_id, actor, change)
 
     def cancel(self, incident_id: str, *, actor: Actor, reason: str) -> Incident:
         """Cancel an open incident."""

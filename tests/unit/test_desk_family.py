@@ -170,6 +170,31 @@ def test_closing_a_parent_resolves_a_child_attached_after_its_resolution(
     assert desk.get_incident(late).status == S.RESOLVED
 
 
+def test_a_child_of_a_closed_parent_is_detached_before_it_is_reopened(
+    desk: ServiceDesk, agent: Actor, notifier: RecordingNotifier,
+    family: tuple[str, list[str]]
+) -> None:
+    parent, children = family
+    desk.resolve(parent, actor=agent, code="solved_permanently", notes="Restarted the relay")
+    desk.close(parent, actor=agent)
+    before = observe(desk, notifier)
+    with pytest.raises(InvalidTransitionError, match="detach it first"):
+        desk.reopen(children[0], actor=agent, reason="Still cannot send")
+    assert observe(desk, notifier) == before
+    desk.set_parent(children[0], None, actor=agent)
+    assert desk.reopen(children[0], actor=agent, reason="Still cannot send").status == (
+        S.IN_PROGRESS)
+
+
+def test_a_child_of_a_resolved_parent_can_be_reopened(
+    desk: ServiceDesk, agent: Actor, family: tuple[str, list[str]]
+) -> None:
+    parent, children = family
+    desk.resolve(parent, actor=agent, code="solved_permanently", notes="Restarted the relay")
+    assert desk.reopen(children[0], actor=agent, reason="Still cannot send").status == (
+        S.IN_PROGRESS)
+
+
 def _workflow_without_resolve_from_new() -> Workflow:
     """The default lifecycle, except that a new incident cannot be resolved straight away."""
     base = default_incident_workflow()

@@ -378,6 +378,11 @@ class DeskStateMachine(RuleBasedStateMachine):
         before = self.desk.get_incident(incident_id)
         expected = _expected_after(self.expected[incident_id], command, actor,
                                    self.desk.policies)
+        parent = self.parent_of.get(incident_id)
+        if (command.name == "reopen" and parent is not None
+                and self.desk.policies.cascade_resolution
+                and self.expected[parent].status == "closed"):
+            expected = None  # a child of a closed parent is detached before it is reopened
         event(f"{command.name} in {before.status}: "
               f"{'refused' if expected is None else 'accepted'}")
         if expected is None:
