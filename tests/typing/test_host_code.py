@@ -247,7 +247,10 @@ def test_every_main_desk_command_and_query_returns_its_promised_type() -> None:
     closed = desk.close(i, actor=AGENT, caller_confirmed=True, satisfaction=4)
     assert_type(closed, Incident)
     assert closed.is_terminal
-    assert_type(desk.cancel(j, actor=AGENT, reason="Duplicate of the first"), Incident)
+    # j, a child of i, was resolved with it (cascade); a third incident is cancelled.
+    assert desk.get_incident(j).resolution_code == "solved_permanently"
+    k = desk.log_incident(actor=AGENT, title="Logged twice by mistake").id
+    assert_type(desk.cancel(k, actor=AGENT, reason="Logged in error"), Incident)
 
     # Queries.
     assert_type(desk.get_incident(i), Incident)
@@ -258,7 +261,7 @@ def test_every_main_desk_command_and_query_returns_its_promised_type() -> None:
     assert_type(page.items, tuple[Incident, ...])
     assert_type(page.next_cursor, PageCursor | None)
     assert page.next_cursor is not None
-    assert [x.id for x in desk.page_incidents(after=page.next_cursor.encode()).items] == [j]
+    assert [x.id for x in desk.page_incidents(after=page.next_cursor.encode()).items] == [j, k]
 
     # Problems.
     third = desk.log_incident(actor=AGENT, title="Payroll export fails")
