@@ -35,11 +35,14 @@ An error is one line on stderr, ``error: ...``, never a traceback.
 
 from __future__ import annotations
 
+from itil_incident.cli._alerts import alert_group
 from itil_incident.cli._app import app
 from itil_incident.cli._config_commands import config_group
 from itil_incident.cli._demo_command import demo_command
 from itil_incident.cli._exit import ExitCode
+from itil_incident.cli._family import COMMANDS as _FAMILY_COMMANDS
 from itil_incident.cli._incidents import COMMANDS as _INCIDENT_COMMANDS
+from itil_incident.cli._major import major_group
 from itil_incident.cli._operations import COMMANDS as _DESK_COMMANDS
 from itil_incident.cli._problems import problem_group
 from itil_incident.cli._report import report_command
@@ -51,6 +54,9 @@ for _command in (*_INCIDENT_COMMANDS, problem_group, *_DESK_COMMANDS, demo_comma
     app.add_command(_command)
 # Reports.
 app.add_command(report_command)
+# Major incidents, monitoring alerts, duplicates / parents / known errors.
+for _command in (major_group, alert_group, *_FAMILY_COMMANDS):
+    app.add_command(_command)
 
 
 def main() -> None:
