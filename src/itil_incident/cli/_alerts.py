@@ -36,7 +36,7 @@ _FIELDS: Final = frozenset({"source", "dedup_key", "key", "severity", "summary",
                             "configuration_item", "payload", "at"})
 
 
-def _when(value: object) -> object:
+def _when(value: object) -> Any:
     """An ISO 8601 text as a datetime; anything else as given (the desk refuses it, and
     counts the refusal, unless it is an aware instant)."""
     if isinstance(value, str):
@@ -49,15 +49,16 @@ def _when(value: object) -> object:
 
 
 def _ingest(desk: ServiceDesk, fields: dict[str, Any]) -> AlertOutcome:
-    at = fields.get("at")
+    """Hand the fields to the desk as they are: it checks each one (a missing or bad field is
+    refused with its reason, and counted)."""
+    given: dict[str, Any] = {name: fields.get(name) for name in _FIELDS}
+    if "dedup_key" not in fields:
+        given["dedup_key"] = given["key"]
+    at = given["at"]
     return desk.ingest_alert(
-        fields.get("source"),  # type: ignore[arg-type]  # the desk checks and counts
-        fields.get("dedup_key", fields.get("key")),  # type: ignore[arg-type]
-        fields.get("severity"),  # type: ignore[arg-type]
-        fields.get("summary"),  # type: ignore[arg-type]
-        service=fields.get("service"), configuration_item=fields.get("configuration_item"),
-        payload=fields.get("payload"), at=None if at is None else _when(at),  # type: ignore[arg-type]
-    )
+        given["source"], given["dedup_key"], given["severity"], given["summary"],
+        service=given["service"], configuration_item=given["configuration_item"],
+        payload=given["payload"], at=None if at is None else _when(at))
 
 
 def _outcome_line(outcome: AlertOutcome) -> str:

@@ -127,8 +127,9 @@ class WorkingWeek(Simulation):
         self.begin(self._outage(), _local(1, 10, 12))
         for number, (day, hour, minute) in enumerate(_JAMS):
             self.begin(self._jam(number), _local(day, hour, minute))
-        for day, hour, minute, *alert in _ALERTS:
-            self.begin(self._alerts(*alert), _local(day, hour, minute))  # type: ignore[arg-type]
+        for day, hour, minute, source, key, service, item, summary, steps in _ALERTS:
+            self.begin(self._alerts(source, key, service, item, summary, steps),
+                       _local(day, hour, minute))
         for day in range(5):
             self.begin(self._recurring_review(), _local(day, 16, 30))
         self.run(self.ticks(), progress)
