@@ -90,6 +90,8 @@ def test_changes_are_linked_to_a_problem_and_unlinked(desk: Desk) -> None:
     stored = desk.json("problem", "show", problem)
     assert stored["change_links"] == [{"change_id": "CHG0042",
                                        "title": "Upgrade storage firmware"}]
+    shown = desk.ok("problem", "show", problem).stdout
+    assert "CHG0042 Upgrade storage firmware" in shown
     desk.ok("problem", "change-unlink", problem, "CHG0042")
     assert desk.json("problem", "show", problem)["change_links"] == []
     again = desk("problem", "change-unlink", problem, "CHG0042")

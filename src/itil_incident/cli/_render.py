@@ -297,6 +297,8 @@ def problem_view(problem: Problem, events: Sequence[DomainEvent]) -> RenderableT
         ("Workaround", problem.workaround),
         ("Known error", "yes" if problem.known_error else "no"),
         ("Resolution", problem.resolution),
+        ("Changes", "; ".join(f"{link.change_id} {link.title}"
+                              for link in problem.change_links)),
         ("Opened", f"{when(problem.opened_at)} by {problem.opened_by.id}"),
         ("Description", problem.description),
         ("Next", ", ".join(problem.allowed_triggers()) or "nothing (final)"),
