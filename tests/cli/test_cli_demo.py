@@ -6,6 +6,7 @@ determinism tests run it again. One test runs the real program in a subprocess.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -18,8 +19,10 @@ from typing import Any, NamedTuple
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from itil_incident.cli import app
+from itil_incident.cli._summary import summary_view
 
 
 def run(*args: str) -> Any:
@@ -186,3 +189,91 @@ def test_the_demo_then_list_and_show_in_a_real_process(tmp_path: Path) -> None:
     assert "Timeline" in shown
     assert "incident.logged" in shown
     assert "SLA clocks" in shown
+
+
+def test_the_major_outage_is_run_as_a_major_incident(
+        week: Week, incidents: list[dict[str, Any]]) -> None:
+    parent = next(i for i in incidents if i["title"] == "ERP database cluster unavailable")
+    shown = run("--db", str(week.database), "--now", week.summary["at"], "show", parent["id"],
+                "--json")
+    major = shown["major"]
+    assert major["status"] == "accepted"
+    assert major["basis"] == "priority"
+    roles = {item["role"]: item["holder"] for item in major["roles"]}
+    assert roles["commander"] == "alice"
+    assert roles["communications_lead"] == "bruno"
+    assert roles["resolver_group"] == "Infrastructure Engineering"
+    assert major["status_updates"] >= 4
+    assert major["updates_missed"] == 0  # an update every 25 minutes: the cadence is kept
+    assert major["last_update"]["audience"] == "affected_users"
+    assert major["review"]["root_cause"]
+    assert [action["done"] for action in major["actions"]] == [False, True]
+    assert shown["status"] == "closed"
+    timeline = run("--db", str(week.database), "major", "timeline", parent["id"], "--json")
+    kinds = [entry["kind"] for entry in timeline]
+    assert kinds.index("incident.major_accepted") < kinds.index("incident.review_recorded")
+    summary = week.summary
+    assert summary["major_incidents"]["accepted"] == 1
+    assert summary["major_incident_ids"] == [parent["id"]]
+    assert summary["status_updates"] >= major["status_updates"]
+    assert summary["review_actions"] == {"done": 1, "open": 1}
+
+
+def test_monitoring_alerts_fold_recover_and_flap(
+        week: Week, incidents: list[dict[str, Any]]) -> None:
+    groups = {group["dedup_key"]: group
+              for group in run("--db", str(week.database), "alert", "list", "--json")}
+    disk = groups["mail-01/disk-var"]
+    assert disk["outcomes"]["opened"] == 1
+    assert disk["outcomes"]["folded"] >= 5
+    assert disk["outcomes"]["resolved"] == 1
+    assert disk["highest"] == "major"
+    assert disk["firing"] is False
+    opened = next(i for i in incidents if i["id"] == disk["incident_id"])
+    assert opened["channel"] == "monitoring"
+    assert opened["resolution_code"] == "solved_remotely"
+    assert opened["title"] == "Disk /var above 90% on mail-01"
+    assert groups["wifi-ap-3/link"]["flapping"] is True
+    assert groups["wifi-ap-3/link"]["outcomes"]["held"] > 0
+    stats = run("--db", str(week.database), "alert", "stats", "--json")
+    alerts = week.summary["alerts"]
+    assert alerts["total"] == stats["total"] == sum(group["total"] for group in groups.values())
+    assert alerts["flapping_keys"] == 1
+    alert_incidents = {group["incident_id"] for group in groups.values()}
+    assert all(i["channel"] == "monitoring" for i in incidents if i["id"] in alert_incidents)
+
+
+def test_the_recurring_review_raises_the_printer_problem(
+        week: Week, incidents: list[dict[str, Any]]) -> None:
+    database = str(week.database)
+    raised = week.summary["recurring_problems"]
+    problems = [run("--db", database, "problem", "show", problem_id, "--json")
+                for problem_id in raised]
+    printer = next(p for p in problems if "PRN-FL3-01" in p["configuration_items"])
+    assert printer["known_error"]
+    jams = [i for i in incidents if "PRN-FL3-01" in i["configuration_items"]]
+    assert set(printer["incident_ids"]) <= {jam["id"] for jam in jams}
+    applied = [run("--db", database, "show", jam["id"], "--json")["family"]
+               ["workarounds_applied"] for jam in jams]
+    assert any(item and item[0]["problem_id"] == printer["id"] for item in applied)
+    # Detection run again at the end of the week proposes nothing new for the printer.
+    again = run("--db", database, "--now", week.summary["at"], "problem", "recurring",
+                "--by", "configuration_item", "--by", "category", "--min-count", "4",
+                "--window", "3d", "--similarity", "0.2", "--json")
+    printer_groups = [group for group in again["groups"]
+                      if group["key"]["configuration_item"] == "PRN-FL3-01"]
+    assert printer_groups
+    assert all(group["proposal"] is None for group in printer_groups)
+
+
+def test_the_summary_mentions_major_incidents_alerts_and_recurring_problems(
+        week: Week) -> None:
+    screen = Console(record=True, width=160, file=io.StringIO())
+    screen.print(summary_view(week.summary))
+    text = screen.export_text()
+    assert "Major incidents: 1 accepted" in text
+    assert "post-incident review" in text
+    assert f"Monitoring alerts: {week.summary['alerts']['total']} on 3 key(s)" in text
+    assert "1 key(s) flapping, held" in text
+    assert "Recurring incidents: " in text
+    assert ", ".join(week.summary["recurring_problems"]) in text

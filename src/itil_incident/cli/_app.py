@@ -16,6 +16,9 @@ from itil_incident.adapters.ids import format_id
 from itil_incident.adapters.notifiers import NullNotifier
 from itil_incident.adapters.sql import SqlRepository, StorageError, create_schema, schema
 from itil_incident.adapters.sql import schema_version as stored_schema_version
+from itil_incident.adapters.sql.alerts import SqlAlertStore
+from itil_incident.alerts import AlertStore
+from itil_incident.cli._defaults import cli_policies
 from itil_incident.cli._exit import EXIT_CODES_HELP, DatabaseFailure, Failure, failure_for
 from itil_incident.config import DeskConfig, default_config, load_config
 from itil_incident.desk import ServiceDesk
@@ -95,13 +98,19 @@ class DatabaseIds:
 
 
 def build_desk(repository: Repository, engine: sa.Engine, clock: Clock,
-               policies: DeskPolicies | None = None) -> ServiceDesk:
+               policies: DeskPolicies | None = None, *,
+               alert_store: AlertStore | None = None) -> ServiceDesk:
     """A desk with the command line's defaults: ``policies`` (default: the shipped
-    configuration's, :func:`~itil_incident.config.default_config`), ids following the
-    database's, a :class:`~itil_incident.NullNotifier` (the outbox keeps every message for a
-    relay)."""
-    return ServiceDesk(repository, policies=policies or default_config().policies,
-                       notifier=NullNotifier(), clock=clock, ids=DatabaseIds(engine))
+    configuration's, :func:`~itil_incident.config.default_config`) with major-incident
+    management on (:func:`~itil_incident.cli._defaults.cli_policies`), ids following the
+    database's, alert groups in ``alert_store`` (default: a
+    :class:`~itil_incident.adapters.sql.alerts.SqlAlertStore` on ``engine``, so that alerts
+    are deduplicated across commands), a :class:`~itil_incident.NullNotifier` (the outbox
+    keeps every message for a relay)."""
+    return ServiceDesk(repository, policies=cli_policies(policies or default_config().policies),
+                       notifier=NullNotifier(), clock=clock, ids=DatabaseIds(engine),
+                       alert_store=SqlAlertStore(engine) if alert_store is None
+                       else alert_store)
 
 
 def _login_name() -> str:
@@ -116,10 +125,12 @@ class Session:
     opened on first use and closed when the command ends."""
 
     def __init__(self, db: str, user: str | None, now: datetime | None, *,
-                 db_given: bool = True, config_file: str | None = None) -> None:
+                 db_given: bool = True, config_file: str | None = None,
+                 roles: tuple[str, ...] = ()) -> None:
         self.db = db
         self.db_given = db_given
         self.user = user or _login_name()
+        self.roles = roles
         self.now = now
         self.config_file = config_file
         self._config: DeskConfig | None = None
@@ -151,8 +162,9 @@ class Session:
 
     @property
     def actor(self) -> Actor:
-        """The acting user (``--as``, ``ITIL_INCIDENT_USER`` or the login name)."""
-        return Actor(self.user)
+        """The acting user (``--as``, ``ITIL_INCIDENT_USER`` or the login name), with the
+        roles of ``--role`` / ``ITIL_INCIDENT_ROLES``."""
+        return Actor(self.user, roles=frozenset(self.roles))
 
     def clock(self) -> Clock:
         return SystemClock() if self.now is None else FrozenClock(self.now)
@@ -240,6 +252,9 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
                    "[env ITIL_INCIDENT_DB]")
 @click.option("--as", "user", envvar="ITIL_INCIDENT_USER", metavar="USER",
               help="Who acts [env ITIL_INCIDENT_USER; default: your login name]")
+@click.option("--role", "roles", multiple=True, envvar="ITIL_INCIDENT_ROLES", metavar="ROLE",
+              help="A role the acting user holds, such as incident_manager (repeatable) "
+                   "[env ITIL_INCIDENT_ROLES, separated by spaces]")
 @click.option("--now", callback=_instant, envvar="ITIL_INCIDENT_NOW", metavar="INSTANT",
               help="Act as if it were INSTANT (ISO 8601 with offset), for replays, demos and "
                    "tests [env ITIL_INCIDENT_NOW]")
@@ -248,8 +263,8 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
                    "default: the one shipped, see `itil-incident config show`]")
 @click.version_option(package_name="itil-incident", prog_name="itil-incident")
 @click.pass_context
-def app(ctx: click.Context, db: str, user: str | None, now: datetime | None,
-        config_file: str | None) -> None:
+def app(ctx: click.Context, db: str, user: str | None, roles: tuple[str, ...],
+        now: datetime | None, config_file: str | None) -> None:
     """itil-incident: an ITIL service desk on the command line.
 
     Incidents and problems live in an SQLite file (or PostgreSQL); every change is an audited
@@ -257,6 +272,7 @@ def app(ctx: click.Context, db: str, user: str | None, now: datetime | None,
     """
     source = ctx.get_parameter_source("db")
     given = source is not None and source is not click.core.ParameterSource.DEFAULT
-    session = Session(db, user, now, db_given=given, config_file=config_file)
+    session = Session(db, user, now, db_given=given, config_file=config_file,
+                      roles=tuple(role for role in roles if role.strip()))
     ctx.obj = session
     ctx.call_on_close(session.close)

@@ -1,6 +1,8 @@
 """The demo week: incidents arriving through every channel from Monday to Friday, worked,
-held, escalated, resolved, reopened and closed; a major outage with a parent incident and a
-problem; a printer that keeps jamming until a problem is raised for it.
+held, escalated, resolved, reopened and closed; monitoring alerts folded into the incidents
+they open, recovering, one key flapping; a major outage accepted as a major incident, with its
+roles, status updates on cadence, children, problem and post-incident review; a printer that
+keeps jamming until the problem manager's daily recurring-incident review raises a problem.
 
 Everything goes through the real desk on the real database; ``process_due`` runs every 30
 minutes of office time, so SLA stages, escalations and priority raises happen as they would.
@@ -28,6 +30,7 @@ from itil_incident.cli._demo_data import (
 from itil_incident.cli._demo_engine import Simulation, Story, Wait, minutes
 from itil_incident.desk import ServiceDesk
 from itil_incident.domain.values import Actor, Channel, EscalationKind
+from itil_incident.reporting.recurring import find_recurring
 
 __all__ = ["PARIS", "WorkingWeek"]
 
@@ -35,6 +38,8 @@ PARIS: Final = ZoneInfo("Europe/Paris")
 _MONITORING: Final = Actor("monitoring", "Monitoring")
 _INTEGRATION: Final = Actor("integration", "Integration API")
 _MANAGER: Final = Actor(PROBLEM_MANAGER, "Problem manager")
+#: The incident manager on duty: accepts major incidents.
+_INCIDENT_MANAGER: Final = Actor("alice", "Alice", frozenset({"incident_manager"}))
 _AT_THE_DESK: Final = (Channel.PHONE, Channel.CHAT, Channel.WALK_IN)
 #: Business minutes before someone takes an incident, by priority level.
 _RESPONSE: Final = {1: (2, 10), 2: (5, 25), 3: (10, 90), 4: (20, 240), 5: (60, 480)}
@@ -53,6 +58,30 @@ _OUTAGE_REPORTS: Final = (
 _JAMS: Final = ((0, 9, 40), (0, 15, 10), (1, 11, 20), (2, 9, 5), (2, 14, 30), (3, 10, 15),
                 (4, 9, 50))
 _PRINTER: Final = "PRN-FL3-01"
+#: Status updates of the major outage, in turn, every 25 minutes while it is being worked.
+_UPDATES: Final = (
+    ("internal", "ERP database cluster down; storage team engaged, failover loop analysed."),
+    ("stakeholders", "ERP is unavailable company-wide; next update in 30 minutes."),
+    ("affected_users", "ERP is down; please do not retry postings, we will tell you when "
+                       "it is back."),
+)
+#: Monitoring alerts: (day, hour, minute, source, key, service, configuration item, summary,
+#: [(minutes after the first alert, severity)]). A repeat folds into the key's incident; a
+#: "clear" resolves it; wifi-ap-3 flaps (it goes up and down too often) and is held.
+_ALERTS: Final = (
+    (0, 11, 5, "zabbix", "mail-01/disk-var", "Email", "mail-01",
+     "Disk /var above 90% on mail-01",
+     [(0, "minor"), (5, "minor"), (10, "minor"), (15, "minor"), (20, "major"), (25, "major"),
+      (30, "major"), (35, "minor"), (65, "clear")]),
+    (2, 14, 0, "prometheus", "vpn-gw-2/latency", "VPN", "vpn-gw-2",
+     "VPN gateway vpn-gw-2 latency above 300 ms",
+     [(0, "warning"), (10, "warning"), (20, "minor"), (30, "warning"), (40, "warning"),
+      (55, "clear")]),
+    (3, 10, 0, "zabbix", "wifi-ap-3/link", "Network", "wifi-ap-3",
+     "Access point wifi-ap-3 link down",
+     [(0, "minor"), (4, "clear"), (9, "minor"), (13, "clear"), (18, "minor"), (22, "clear"),
+      (27, "minor"), (31, "clear"), (36, "minor"), (40, "minor"), (45, "clear")]),
+)
 
 
 def _local(day: int, hour: int, minute: int = 0) -> datetime:
@@ -73,6 +102,8 @@ class WorkingWeek(Simulation):
             raise TypeError("the demo needs a desk on a FrozenClock")
         super().__init__(desk, clock, seed)
         self.printer_problem: str | None = None
+        #: The problems the daily recurring-incident review opened.
+        self.recurring_problems: list[str] = []
 
     def ticks(self) -> list[datetime]:
         """Every 30 minutes from Monday 07:00 to Friday 20:00, nights included."""
@@ -96,6 +127,11 @@ class WorkingWeek(Simulation):
         self.begin(self._outage(), _local(1, 10, 12))
         for number, (day, hour, minute) in enumerate(_JAMS):
             self.begin(self._jam(number), _local(day, hour, minute))
+        for day, hour, minute, source, key, service, item, summary, steps in _ALERTS:
+            self.begin(self._alerts(source, key, service, item, summary, steps),
+                       _local(day, hour, minute))
+        for day in range(5):
+            self.begin(self._recurring_review(), _local(day, 16, 30))
         self.run(self.ticks(), progress)
 
     # ----------------------------------------------------------------- everyday incidents
@@ -246,6 +282,14 @@ class WorkingWeek(Simulation):
         yield Wait(minutes(3))
         desk.escalate(parent.id, actor=Actor("alice"), kind=EscalationKind.HIERARCHICAL,
                       reason="Major incident: ERP is down for the whole company")
+        # Priority 1: proposed as a major incident when it was logged; the manager accepts.
+        manager = _INCIDENT_MANAGER
+        desk.accept_major(parent.id, actor=manager)
+        for role, person in (("commander", "alice"), ("communications_lead", "bruno"),
+                             ("scribe", "chloe"),
+                             ("resolver_group", "Infrastructure Engineering")):
+            desk.assign_major_role(parent.id, role, person, actor=manager)
+        self.begin(self._status_updates(parent.id), self.clock.now())
         yield Wait(minutes(8))
         lea = self.worker(parent.id, "lea")
         desk.start_work(parent.id, actor=lea)
@@ -266,11 +310,29 @@ class WorkingWeek(Simulation):
         desk.add_work_note(parent.id, "Cluster pinned to node B; ERP is coming back.",
                            actor=nora)
         yield Wait(minutes(20))
+        desk.post_status_update(parent.id, "affected_users",
+                                "ERP is back. Postings made before 10:10 may need checking.",
+                                actor=Actor("bruno"))
         desk.resolve(parent.id, actor=nora, code="solved_workaround",
                      notes="Cluster pinned to node B, automatic failover disabled.")
         for child in self.incident(parent.id).child_ids:
             self.begin(self._child_resolved(child, parent.id), self.clock.now() + minutes(5))
         yield Wait(timedelta(hours=2))
+        # The post-incident review, required before a major incident closes.
+        desk.record_review(parent.id, actor=manager,
+                           impact="ERP unavailable for about two hours for every team; "
+                                  "invoices and deliveries delayed",
+                           root_cause="Storage cluster failover loop (firmware suspected)",
+                           went_well="Major incident declared within minutes; regular "
+                                     "updates",
+                           went_badly="Monitoring raised one alert per node, not one per "
+                                      "service")
+        friday = _local(4, 17)
+        desk.add_review_action(parent.id, "Upgrade the storage controller firmware",
+                               actor=manager, owner="nora", due_at=friday)
+        desk.add_review_action(parent.id, "Alert on the ERP service, not on each node",
+                               actor=manager, owner="lea", due_at=friday + timedelta(days=7))
+        desk.complete_review_action(parent.id, "A2", actor=Actor("lea"))
         desk.close(parent.id, actor=Actor("alice"), caller_confirmed=True)
         yield Wait(timedelta(hours=9))
         desk.record_root_cause(problem.id, "Storage controller firmware 4.2.1 drops the cluster "
@@ -279,6 +341,16 @@ class WorkingWeek(Simulation):
                               symptoms="ERP unavailable; erp-db-cluster fails over repeatedly")
         desk.add_problem_note(problem.id, "Firmware 4.3 fixes it; upgrade planned next week",
                               actor=_MANAGER)
+
+    def _status_updates(self, incident_id: str) -> Story:
+        """The communications lead posts a status update every 25 minutes (the cadence of
+        priority 1 is 30) while the major incident is being worked."""
+        for number in range(40):
+            if self.incident(incident_id).status not in ("new", "assigned", "in_progress"):
+                return
+            audience, text = _UPDATES[number % len(_UPDATES)]
+            self.desk.post_status_update(incident_id, audience, text, actor=Actor("bruno"))
+            yield Wait(minutes(25), business=False)
 
     def _outage_report(self, parent_id: str, title: str, channel: Channel) -> Story:
         """A user reports the outage: a child of the major incident, taken by the agent."""
@@ -302,10 +374,44 @@ class WorkingWeek(Simulation):
                           notes=f"Resolved with the major incident {parent_id}.")
         yield from self._closure(child_id, self.incident(child_id).caller)
 
+    # ----------------------------------------------------------------- monitoring alerts
+
+    def _alerts(self, source: str, key: str, service: str, item: str, summary: str,
+                steps: list[tuple[int, str]]) -> Story:
+        """One monitoring key: its alerts, minutes apart; the desk deduplicates them."""
+        elapsed = 0
+        for offset, severity in steps:
+            if offset > elapsed:
+                yield Wait(minutes(offset - elapsed), business=False)
+                elapsed = offset
+            self.desk.ingest_alert(source, key, severity, summary, service=service,
+                                   configuration_item=item, payload={"check": key})
+
+    # ----------------------------------------------------------------- recurring incidents
+
+    def _recurring_review(self) -> Story:
+        """The problem manager's daily review of hardware incidents: four or more on one
+        configuration item, with similar titles, within three days, become a problem."""
+        desk = self.desk
+        report = find_recurring(desk.list_incidents(category="Hardware"),
+                                by=("configuration_item", "category"), min_count=4,
+                                window=timedelta(days=3), title_similarity=0.2,
+                                known_problems=desk.list_problems())
+        for group in report.proposed:
+            if group.proposal is None or None in group.key:
+                continue
+            problem = desk.open_problem(actor=_MANAGER, **group.proposal.arguments())
+            self.recurring_problems.append(problem.id)
+            if _PRINTER in problem.configuration_items and self.printer_problem is None:
+                self.printer_problem = problem.id
+                self.begin(self._printer_problem(problem.id), self.clock.now())
+        yield Wait(minutes(0))
+
     # ----------------------------------------------------------------- the recurring jam
 
     def _jam(self, number: int) -> Story:
-        """The floor-3 printer jams; at the fourth jam of the week a problem is raised."""
+        """The floor-3 printer jams; once its known error is published, the workaround is
+        applied."""
         rng, desk = self.rng, self.desk
         caller = rng.choice(CALLERS)
         titles = ("Printer on floor 3 jams again", f"{_PRINTER} paper jam in tray 1",
@@ -314,11 +420,6 @@ class WorkingWeek(Simulation):
             actor=Actor(rng.choice(DESK_AGENTS)), title=titles[number % 3], caller=caller,
             service="Printing", configuration_items=[_PRINTER], impact=3, urgency=2,
             channel=(Channel.WALK_IN, Channel.PHONE, Channel.PORTAL)[number % 3])
-        jams = [i for i in desk.list_incidents(category="Hardware/Printer")
-                if _PRINTER in i.configuration_items]
-        if len(jams) == 4 and self.printer_problem is None:
-            self.begin(self._printer_problem([i.id for i in jams if not i.is_terminal]),
-                       self.clock.now() + minutes(30))
         yield Wait(minutes(rng.randint(10, 40)))
         dmitri = self.worker(incident.id, "dmitri")
         desk.start_work(incident.id, actor=dmitri)
@@ -326,7 +427,7 @@ class WorkingWeek(Simulation):
         problem = None if self.printer_problem is None else desk.get_problem(
             self.printer_problem)
         if problem is not None and problem.known_error:
-            desk.link_to_problem(incident.id, problem.id, actor=dmitri)
+            desk.apply_workaround(incident.id, problem.id, actor=dmitri)
             desk.resolve(incident.id, actor=dmitri, code="solved_workaround",
                          notes=f"Printed from tray 2, as known error {problem.id} says.")
         else:
@@ -334,13 +435,10 @@ class WorkingWeek(Simulation):
                          notes="Cleared the paper jam in tray 1.")
         yield from self._closure(incident.id, caller)
 
-    def _printer_problem(self, incident_ids: list[str]) -> Story:
+    def _printer_problem(self, problem_id: str) -> Story:
+        """The printer's problem, raised by the recurring-incident review, is worked."""
         desk = self.desk
-        problem = desk.open_problem(
-            actor=_MANAGER, title=f"Floor 3 printer {_PRINTER} keeps jamming",
-            description="Four paper jams in three days on the same printer.",
-            incident_ids=incident_ids, service="Printing", configuration_items=[_PRINTER],
-            impact=3, urgency=2, category="Hardware/Printer")
+        problem = desk.get_problem(problem_id)
         self.printer_problem = problem.id
         dmitri = Actor("dmitri")
         desk.assign_problem(problem.id, actor=_MANAGER, group="Desktop Support",

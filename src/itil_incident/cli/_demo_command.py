@@ -57,7 +57,10 @@ def demo_command(session: Session, demo_db: str | None, seed: int, force: bool,
 
     About 200 incidents arrive through every channel from Monday to Friday, on Paris office
     hours with Gold and Silver SLAs; they are worked, put on hold, escalated, resolved,
-    reopened and closed; a major outage and a printer that keeps jamming become problems.
+    reopened and closed. Monitoring alerts open incidents, repeats fold into them, recoveries
+    resolve them and a flapping key is held. A major outage is accepted as a major incident,
+    with its roles, status updates and post-incident review, and becomes a problem; the daily
+    recurring-incident review raises a problem for a printer that keeps jamming.
     """
     if demo_db is not None:
         session.db = demo_db
@@ -85,6 +88,7 @@ def demo_command(session: Session, demo_db: str | None, seed: int, force: bool,
     summary["database"] = session.shown
     summary["seed"] = seed
     summary["refused_steps"] = len(week.refused)
+    summary["recurring_problems"] = list(week.recurring_problems)
     if as_json:
         echo_json(summary)
         return
@@ -98,5 +102,6 @@ def demo_command(session: Session, demo_db: str | None, seed: int, force: bool,
     screen.print("\nExplore it as of the end of the week:\n"
                  f"  export ITIL_INCIDENT_DB={session.shown} ITIL_INCIDENT_NOW={end_iso}\n"
                  "  itil-incident list --open\n  itil-incident sla --breached\n"
-                 "  itil-incident show INC0000001\n  itil-incident problem list",
+                 "  itil-incident show INC0000001\n  itil-incident problem list\n"
+                 "  itil-incident major list\n  itil-incident alert list",
                  soft_wrap=True)

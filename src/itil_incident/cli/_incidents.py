@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from itil_incident.cli._app import Session, pass_session
+from itil_incident.cli._blocks import extras_data, extras_view
 from itil_incident.cli._data import clock_data, echo_json, event_data, incident_data
 from itil_incident.cli._render import console, incident_table, incident_view
 from itil_incident.domain.incident import Incident
@@ -99,7 +100,8 @@ def list_command(session: Session, status: tuple[str, ...], priority: tuple[str,
 @json_option
 @pass_session
 def show_command(session: Session, incident_id: str, as_json: bool) -> None:
-    """Show an incident: its fields, SLA clocks and timeline."""
+    """Show an incident: its fields, SLA clocks and timeline; its major-incident block,
+    alert group, duplicates and workaround offers when it has them."""
     desk = session.desk()
     incident = desk.get_incident(incident_id)
     clocks = desk.sla_status(incident.id)
@@ -108,9 +110,11 @@ def show_command(session: Session, incident_id: str, as_json: bool) -> None:
         data = incident_data(incident)
         data["sla"] = [clock_data(clock) for clock in clocks]
         data["timeline"] = [event_data(event) for event in events]
+        data.update(extras_data(desk, incident))
         echo_json(data)
     else:
-        console().print(incident_view(incident, clocks, events))
+        console().print(incident_view(incident, clocks, events,
+                                      extras_view(desk, incident, desk.clock.now())))
 
 
 # ----------------------------------------------------------------- the lifecycle

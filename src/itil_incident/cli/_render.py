@@ -200,8 +200,10 @@ def timeline_table(events: Sequence[DomainEvent]) -> Table:
 
 
 def incident_view(incident: Incident, clocks: Sequence[ClockState],
-                  events: Sequence[DomainEvent]) -> RenderableType:
-    """An incident: its fields, its SLA clocks and its timeline."""
+                  events: Sequence[DomainEvent],
+                  extras: Sequence[RenderableType] = ()) -> RenderableType:
+    """An incident: its fields, the ``extras`` blocks (major incident, alert group, ...),
+    its SLA clocks and its timeline."""
     satisfaction = incident.satisfaction
     fields = _fields([
         ("Incident", Text(f"{incident.id}  {incident.title}", style="bold")),
@@ -235,7 +237,7 @@ def incident_view(incident: Incident, clocks: Sequence[ClockState],
          f"functional / {incident.hierarchical_escalations} hierarchical"),
         ("Next", ", ".join(incident.allowed_triggers()) or "nothing (final)"),
     ])
-    parts: list[RenderableType] = [fields]
+    parts: list[RenderableType] = [fields, *extras]
     if clocks:
         parts.append(clock_table(clocks))
     parts.append(timeline_table(events))
@@ -295,6 +297,8 @@ def problem_view(problem: Problem, events: Sequence[DomainEvent]) -> RenderableT
         ("Workaround", problem.workaround),
         ("Known error", "yes" if problem.known_error else "no"),
         ("Resolution", problem.resolution),
+        ("Changes", "; ".join(f"{link.change_id} {link.title}"
+                              for link in problem.change_links)),
         ("Opened", f"{when(problem.opened_at)} by {problem.opened_by.id}"),
         ("Description", problem.description),
         ("Next", ", ".join(problem.allowed_triggers()) or "nothing (final)"),

@@ -1,5 +1,6 @@
 """The summary of a desk, computed from what the repository holds (not from counters kept by
-whoever filled it): volumes, SLA results, escalations, reopens, time to resolve, satisfaction.
+whoever filled it): volumes, SLA results, escalations, reopens, time to resolve, satisfaction,
+major incidents, and the monitoring alerts of the desk's alert store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.text import Text
 from itil_incident.cli._render import duration, table_with
 from itil_incident.desk import ServiceDesk
 from itil_incident.domain.events import IncidentEscalated, IncidentPriorityOverridden
+from itil_incident.domain.incident import Incident
 from itil_incident.domain.values import SYSTEM
 
 __all__ = ["summarize", "summary_view"]
@@ -64,6 +66,29 @@ def summarize(desk: ServiceDesk) -> dict[str, Any]:
         "problems": len(problems),
         "problems_by_status": dict(sorted(Counter(p.status for p in problems).items())),
         "known_errors": sum(1 for p in problems if p.known_error),
+        **_major_and_alerts(desk, incidents),
+    }
+
+
+def _major_and_alerts(desk: ServiceDesk, incidents: list[Incident]) -> dict[str, Any]:
+    """Major incidents (by major status, their status updates and review actions) and
+    monitoring alerts (by outcome, and the alert groups)."""
+    majors = [incident for incident in incidents if incident.major_status is not None]
+    actions = [action for incident in majors for action in incident.review_actions]
+    statistics = desk.alert_statistics()
+    groups = desk.alert_groups()
+    return {
+        "major_incidents": dict(sorted(Counter(str(i.major_status) for i in majors).items())),
+        "major_incident_ids": [i.id for i in majors if i.is_major],
+        "status_updates": sum(i.status_update_count for i in majors),
+        "reviews": sum(1 for i in majors if i.review is not None),
+        "review_actions": {"done": sum(1 for a in actions if a.is_done),
+                           "open": sum(1 for a in actions if not a.is_done)},
+        "alerts": {"total": statistics.total,
+                   "by_outcome": {kind.value: count
+                                  for kind, count in statistics.by_outcome.items() if count},
+                   "groups": len(groups),
+                   "flapping_keys": sum(1 for group in groups if group.flapping)},
     }
 
 
@@ -111,5 +136,32 @@ def summary_view(summary: dict[str, Any]) -> RenderableType:
         ("-" if summary["mean_satisfaction"] is None
          else f"{summary['mean_satisfaction']:.2f} / 5", "bold"),
         f" from {summary['satisfaction_count']} ratings",
+        *_more_lines(summary),
     )
     return Group(grid, sla_table, lines)
+
+
+def _more_lines(summary: dict[str, Any]) -> list[str | tuple[str, str]]:
+    """Major incidents, monitoring alerts and recurring incidents, when the summary has
+    them."""
+    lines: list[str | tuple[str, str]] = []
+    majors = summary.get("major_incidents")
+    if majors:
+        actions = summary["review_actions"]
+        ids = ", ".join(summary["major_incident_ids"])
+        lines += ["\nMajor incidents: ",
+                  (", ".join(f"{count} {status}" for status, count in majors.items()), "bold"),
+                  f"{f' ({ids})' if ids else ''}; {summary['status_updates']} status updates, "
+                  f"{summary['reviews']} post-incident review(s), review actions "
+                  f"{actions['done']} done / {actions['open']} open"]
+    alerts = summary.get("alerts")
+    if alerts and alerts["total"]:
+        outcomes = ", ".join(f"{count} {kind}" for kind, count in alerts["by_outcome"].items())
+        lines += ["\nMonitoring alerts: ", (f"{alerts['total']}", "bold"),
+                  f" on {alerts['groups']} key(s) ({outcomes}); "
+                  f"{alerts['flapping_keys']} key(s) flapping, held"]
+    recurring = summary.get("recurring_problems")
+    if recurring:
+        lines += ["\nRecurring incidents: ", (f"{len(recurring)} problem(s)", "bold"),
+                  f" raised by the daily review ({', '.join(recurring)})"]
+    return lines

@@ -46,6 +46,7 @@ from itil_incident.domain.major import (
     UpdateAudience,
 )
 from itil_incident.domain.problem_events import KnownError, ProblemEvent
+from itil_incident.domain.problem_link_events import LinkedChange
 from itil_incident.domain.values import (
     Actor,
     CategoryPath,
@@ -76,7 +77,9 @@ _VALUE_TYPES: Final[dict[str, type[attrs.AttrsInstance]]] = {
     cls.__name__: cls
     for cls in (Actor, CategoryPath, Impact, Urgency, Priority, Satisfaction, KnownError,
                 # major incidents
-                PostIncidentReview, ReviewAction)
+                PostIncidentReview, ReviewAction,
+                # problem change links (stored in problem snapshots)
+                LinkedChange)
 }
 _ENUM_TYPES: Final[dict[str, type[enum.Enum]]] = {
     cls.__name__: cls for cls in (Channel, HoldReason, NoteVisibility, EscalationKind, LinkKind,
