@@ -148,6 +148,15 @@ class MajorLifecycleMachine(DeskStateMachine):
     def _changeable(self, incident_id: str) -> bool:
         return self.expected[incident_id].status not in TERMINAL
 
+    def _duplicate_allowed(self, duplicate: str, original: str) -> bool:
+        """The foundation's rule, plus: a duplicate closes, so an accepted major incident
+        still awaiting its required review cannot be marked as one."""
+        model = self.major[duplicate]
+        if (model.status is MajorStatus.ACCEPTED and model.review_required
+                and not model.reviewed):
+            return False
+        return super()._duplicate_allowed(duplicate, original)
+
     # ----------------------------------------------------------------- rules
 
     @rule(incident_id=DeskStateMachine.incidents, elapsed=SHORT)
