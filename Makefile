@@ -30,7 +30,7 @@ demo: $(VENV)/.installed-cli
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests examples benchmarks docs/_griffe
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 ## docs: serve the documentation site on http://127.0.0.1:8000 while you edit it
