@@ -56,6 +56,8 @@ from itil_incident.adapters.sql import (
     metadata,
     schema_version,
 )
+from itil_incident.adapters.sql.repository import _indexed_values as indexed_values
+from itil_incident.adapters.sql.repository import _state_row as state_row
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.testing import FrozenClock, make_desk
 from itil_incident.testing import strategies as its
@@ -197,14 +199,40 @@ def test_sqlite_writes_begin_immediate_and_reads_begin_deferred(
         statements.append(statement.strip().split()[0] + " " + statement.strip()[6:15])
 
     sa.event.listen(repository.engine, "before_cursor_execute", record)
-    desk.log_incident(actor=ALICE, title="VPN drops")
+    incident_id = desk.log_incident(actor=ALICE, title="VPN drops").id
     writes = list(statements)
     statements.clear()
     repository.list_incidents(IncidentQuery())
     reads = list(statements)
+    statements.clear()
+    repository.get_incident(incident_id)
+    single = list(statements)
     assert writes[0] == "BEGIN IMMEDIATE"
     assert reads[0] == "BEGIN "
     assert not any(s.startswith("BEGIN IMMEDIATE") for s in reads)
+    # a read of one statement is its own consistent view: no transaction around it
+    assert [s.split()[0] for s in single] == ["SELECT"]
+
+
+def test_a_postgres_read_of_one_statement_runs_in_autocommit_and_leaves_the_pool_as_it_was(
+        make_postgres: MakeRepository) -> None:
+    repository = make_postgres()
+    desk, _clock = desk_on(repository)
+    incident_id = desk.log_incident(actor=ALICE, title="VPN drops").id
+    levels: list[bool] = []
+
+    def record(conn: Any, *_rest: Any) -> None:
+        levels.append(bool(conn.connection.driver_connection.autocommit))
+
+    sa.event.listen(repository.engine, "before_cursor_execute", record)
+    repository.get_incident(incident_id)
+    sa.event.remove(repository.engine, "before_cursor_execute", record)
+    assert levels == [True]
+    with repository.engine.connect() as connection:  # the pooled connection, reset
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        assert driver.autocommit is False
+        assert connection.get_isolation_level() == "READ COMMITTED"
 
 
 def hold_write_lock(path: str) -> sqlite3.Connection:
@@ -814,6 +842,82 @@ def test_the_stored_state_row_of_a_random_incident_is_what_its_history_says(
     assert stored["title_search"] == data.title.casefold()
     assert repository.list_incidents(IncidentQuery(status=frozenset({data.status}),
                                                    open=data.is_open)) == [data]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=its.incidents(lambda: make_desk(repository=RANDOM_DESKS.new())))
+def test_every_column_of_a_stored_state_row_is_what_a_whole_row_write_stores(
+        data: Incident) -> None:
+    # The desk's commits write through the driver, and leave out the indexed columns that
+    # did not change: the row must hold what SQLAlchemy stores for the whole row.
+    repository = RANDOM_DESKS.current
+    stored = rows(repository, "itil_incidents", id=data.id)[0]
+    whole = state_row(data)
+    whole["id"] = f"{data.id}-whole"
+    table = metadata.tables["itil_incidents"]
+    with repository.engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(sa.insert(table), whole)
+        written = dict(connection.execute(
+            sa.select(table).where(table.c.id == whole["id"])).mappings().one())
+        transaction.rollback()
+    stored.pop("id")
+    written.pop("id")
+    assert stored == written
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_an_update_sets_only_the_indexed_columns_that_changed(
+        engine: str, request: pytest.FixtureRequest) -> None:
+    if engine == "postgresql" and not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    repository = request.getfixturevalue("make_postgres" if engine == "postgresql"
+                                         else "make_sqlite")()
+    desk, clock = desk_on(repository)
+    incident_id = desk.log_incident(actor=ALICE, title="VPN drops").id
+    updates: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ITIL_INCIDENTS"):
+            updates.append(statement.split(" WHERE ")[0])
+
+    sa.event.listen(repository.engine, "before_cursor_execute", record)
+    clock.advance(minutes=1)
+    desk.add_work_note(incident_id, "Checked the gateway.", actor=ALICE)
+    clock.advance(minutes=1)
+    desk.assign(incident_id, group="Security Operations", actor=ALICE)
+    sa.event.remove(repository.engine, "before_cursor_execute", record)
+
+    def set_columns(statement: str) -> set[str]:
+        assignments = statement.split(" SET ", 1)[1]
+        return {part.split("=")[0].strip() for part in assignments.split(", ")}
+
+    note, assign = (set_columns(statement) for statement in updates)
+    indexed = {"status", "is_open", "priority_level", "assignment_group", "assignee",
+               "category_key", "service", "title_search", "description_search", "logged_at"}
+    assert {"version", "updated_at", "snapshot"} <= note
+    assert not note & indexed
+    assert "assignment_group" in assign
+    assert "logged_at" not in assign
+    stored = rows(repository, "itil_incidents", id=incident_id)[0]
+    assert stored["assignment_group"] == "Security Operations"
+    assert repository.list_incidents(IncidentQuery(assignment_group="Security Operations")) == [
+        repository.get_incident(incident_id)]
+
+
+def test_the_indexed_columns_a_commit_may_leave_out_are_those_of_the_indexes() -> None:
+    # Every column of a secondary index of a state table but id and updated_at (which every
+    # save moves) is compared before it is left out of an update.
+    desk = make_desk()
+    incident = desk.log_incident(actor=ALICE, title="VPN drops")
+    columns = {column.name for index in metadata.tables["itil_incidents"].indexes
+               for column in index.columns} - {"id", "updated_at"}
+    assert columns == set(indexed_values(incident))
+    problem = desk.open_problem(actor=ALICE, title="VPN gateway crashes")
+    columns = {column.name for index in metadata.tables["itil_problems"].indexes
+               for column in index.columns} - {"id", "updated_at"}
+    assert columns == set(indexed_values(problem))
 
 
 def test_the_links_table_holds_every_current_link(make: MakeRepository) -> None:

@@ -196,9 +196,11 @@ class _Layout:
                 items.append(f"{get}.isoformat() if type({get}) is _datetime and "
                              f"{get}.tzinfo is _UTC else f{index}.encode({get})")
             elif field.kind == "token":
-                items.append(f"t{index}.get({get}) or f{index}.encode({get})")
-            else:
-                items.append(f"f{index}.encode({get})")
+                items.append(f"None if {get} is None else "
+                             f"t{index}.get({get}) or f{index}.encode({get})")
+            else:  # the custom attributes: mostly none
+                items.append(f"{{}} if type({get}) is dict and not {get} "
+                             f"else f{index}.encode({get})")
         body = ",\n        ".join(["_tag", *items])
         exec(f"def dump(record):\n    return [\n        {body}]", namespace)  # names: fields
         dump: Callable[[Any], list[Any]] = namespace["dump"]
@@ -304,7 +306,7 @@ class StoredHistory(list[E]):
     otherwise).
     """
 
-    __slots__ = ("_load", "links", "stored")
+    __slots__ = ("_load", "indexed", "links", "stored")
 
     def __init__(self, load: Callable[[], list[E]], stored: int) -> None:
         super().__init__()
@@ -312,6 +314,9 @@ class StoredHistory(list[E]):
         self.stored = stored
         #: The record's link rows when it was read (set by the repository; None: unknown).
         self.links: object = None
+        #: The indexed columns of its state row as stored (set by the repository; None:
+        #: unknown, every column is written).
+        self.indexed: dict[str, Any] | None = None
 
     def _fill(self) -> None:
         load = self._load

@@ -190,41 +190,58 @@ def event_json(event: DomainEvent) -> str:
     return encoder(event)
 
 
-_PLAIN_JSON: Final = frozenset({str, int, bool, type(None)})
-#: Value objects of text and integer fields only: equal ones have the same JSON form.
+#: Immutable values whose JSON text is kept once built, by type and value (value objects of
+#: text and integer fields, enum members): equal ones of one type have the same JSON text.
 _CACHED_VALUES: Final = frozenset({Actor, CategoryPath, Impact, Urgency, Priority})
-_VALUE_FORMS: Final[dict[object, Any]] = {}
+_VALUE_TEXTS: Final[dict[tuple[type, object], str]] = {}
 _JSON_ENCODERS: Final[dict[type, Callable[[DomainEvent], str]]] = {}
+_json_text: Final = json.dumps
+_json_string: Final = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str
 
 
-def _fast_json(value: object, where: str) -> Any:
+def _value_text(value: object, where: str) -> str:
+    """``json.dumps(value_to_json(value))``, the text of one field value, by the shortest
+    path for its type (the same text as a whole ``json.dumps`` writes for it)."""
     kind = type(value)
-    if kind in _PLAIN_JSON:
-        return value
+    if kind is str:
+        return _json_string(value)  # type: ignore[arg-type]  # a str, as just checked
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
     if kind is datetime and value.tzinfo is UTC:  # type: ignore[attr-defined]  # a datetime, as just checked
-        return {"$datetime": value.isoformat()}  # type: ignore[attr-defined]  # as above
-    if kind in _CACHED_VALUES:
-        form = _VALUE_FORMS.get(value)
-        if form is None:
-            form = value_to_json(value, where)
-            if len(_VALUE_FORMS) >= 4096:
-                _VALUE_FORMS.clear()
-            _VALUE_FORMS[value] = form
-        return form
-    return value_to_json(value, where)
+        return f'{{"$datetime": "{value.isoformat()}"}}'  # type: ignore[attr-defined]  # as above
+    if kind is tuple and not value:
+        return "[]"
+    if kind in _CACHED_VALUES or isinstance(value, enum.Enum):
+        key = (kind, value)
+        text = _VALUE_TEXTS.get(key)
+        if text is None:
+            text = _json_text(value_to_json(value, where))
+            if len(_VALUE_TEXTS) >= 4096:
+                _VALUE_TEXTS.clear()
+            _VALUE_TEXTS[key] = text
+        return text
+    return _json_text(value_to_json(value, where))
 
 
 def _json_encoder(cls: type[DomainEvent]) -> Callable[[DomainEvent], str]:
+    """``encode(event)``: the JSON text of an event of ``cls``, its fields' texts joined as
+    ``json.dumps`` joins them (written out once per class: straight-line code)."""
     names = tuple(field.name for field in attrs.fields(cls))
-    name = cls.name
-    dumps = json.dumps
-
-    def encode(event: DomainEvent) -> str:
-        data: dict[str, Any] = {"name": name}
-        for field in names:
-            data[field] = _fast_json(getattr(event, field), field)
-        return dumps(data)  # the forms shared by the cache never leave this function
-
+    if not all(name.isidentifier() for name in names):  # pragma: no cover  # attrs names
+        raise TypeError(f"unexpected field names on {cls.__name__}")
+    parts = [repr("{" + f'"name": {_json_string(cls.name)}')]
+    for name in names:
+        parts.append(repr(f", {_json_string(name)}: "))
+        parts.append(f"_text(event.{name}, {name!r})")
+    parts.append(repr("}"))
+    namespace: dict[str, Any] = {"_text": _value_text}
+    exec("def encode(event):\n    return ''.join((" + ", ".join(parts) + "))",
+         namespace)  # names: attrs fields, checked above
+    encode: Callable[[DomainEvent], str] = namespace["encode"]
     return encode
 
 

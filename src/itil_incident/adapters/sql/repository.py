@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from itil_incident.adapters.sql import schema
+from itil_incident.adapters.sql._driver import DriverStatements
 from itil_incident.adapters.sql._snapshot import (
     StoredHistory,
     decode_snapshot,
@@ -45,6 +46,8 @@ R = TypeVar("R", Incident, Problem)
 
 #: The execution option that makes the SQLite ``begin`` hook emit ``BEGIN IMMEDIATE``.
 _WRITE: Final = "itil_incident_write"
+#: Execution option of a read made of one statement: on SQLite it runs without ``BEGIN``.
+_ONE_STATEMENT: Final = "itil_incident_one_statement"
 _ESCAPE: Final = "!"
 
 # ----------------------------------------------------------------- statements, built once
@@ -203,6 +206,7 @@ class SqlRepository:
         self._upgrade = upgrade
         self._schema_checked = False
         self._lock_timeout: str | None = None
+        self._statements = DriverStatements(engine.dialect)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, busy_timeout)
         elif engine.dialect.name == "postgresql":
@@ -252,12 +256,12 @@ class SqlRepository:
 
     def get_incident(self, incident_id: str) -> Incident:
         """The incident ``incident_id``, read from its snapshot; NotFoundError if none."""
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             return self._load(connection, Incident, incident_id)
 
     def get_problem(self, problem_id: str) -> Problem:
         """The problem ``problem_id``, read from its snapshot; NotFoundError if none."""
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             return self._load(connection, Problem, problem_id)
 
     def history_of(self, record_id: str) -> list[DomainEvent]:
@@ -349,27 +353,28 @@ class SqlRepository:
                             new.setdefault(kind, []).append(record)
                     for kind, records_of_kind in new.items():
                         try:
-                            connection.execute(_INSERT_STATE[kind],
-                                               [_state_row(record) for record in records_of_kind])
+                            self._write(connection, ("state", kind), _INSERT_STATE[kind],
+                                        [_state_row(record) for record in records_of_kind])
                         except sa.exc.IntegrityError:  # an id is taken: all is rolled back
                             conflict = (kind, "", 0)
                             raise _ConflictError from None
                     link_rows: list[dict[str, Any]] = []
                     for kind, record in ordered:
-                        conflict = _write_state(connection, kind, record, link_rows)
+                        conflict = self._write_state(connection, kind, record, link_rows)
                         if conflict is not None:
                             raise _ConflictError
                     if link_rows:
-                        connection.execute(_INSERT_LINKS, link_rows)
+                        self._write(connection, ("links",), _INSERT_LINKS, link_rows)
                     outbox: list[dict[str, Any]] = []
                     event_rows: dict[str, list[dict[str, Any]]] = {}
                     for kind, record in checked:
                         _write_events(kind, record, outbox, event_rows.setdefault(kind, []))
                     for kind, rows in event_rows.items():
                         if rows:
-                            connection.execute(_insert_events(kind, dialect), rows)
+                            self._write(connection, ("events", kind),
+                                        _insert_events(kind, dialect), rows)
                     if outbox:
-                        connection.execute(_insert_outbox(dialect), outbox)
+                        self._write(connection, ("outbox",), _insert_outbox(dialect), outbox)
         except _ConflictError:
             pass
         except sa.exc.SQLAlchemyError as exc:
@@ -384,17 +389,73 @@ class SqlRepository:
             record.mark_saved()
             if isinstance(record._history, StoredHistory):
                 record._history.links = _link_state(record)  # what the link rows now hold
+                record._history.indexed = _indexed_values(record)  # and the indexed columns
 
     # ----------------------------------------------------------------- internals
 
+    def _write(self, connection: Connection, key: tuple[str, ...],
+               statement: sa.Insert | sa.Update, rows: list[dict[str, Any]], *,
+               set_columns: bool = False) -> sa.CursorResult[Any]:
+        """Run ``statement`` once per row of ``rows`` (all of one shape) through the driver:
+        an insert of the rows' columns, or (``set_columns``) an update setting the row's
+        columns but its ``b_*`` parameters."""
+        names = tuple(rows[0])
+        columns = [name for name in names if not name.startswith("b_")] if set_columns \
+            else list(names)
+        compiled = self._statements.get((*key, names), lambda: statement, columns)
+        return compiled.execute(connection, rows)
+
+    def _write_state(self, connection: Connection, kind: str, record: Incident | Problem,
+                         link_rows: list[dict[str, Any]]) -> tuple[str, str, int] | None:
+        """Check the version of a stored record and update its state row (new records' rows are
+        inserted already); collect the link rows to insert. The conflict, if any."""
+        expected = record.saved_version
+        key = _column_text(record.id)
+        if record.version == expected:
+            stored = connection.execute(_VERSION_LOCKED[kind], {"record_id": key}).scalar()
+            if (0 if stored is None else stored) != expected:
+                return kind, record.id, expected
+            return None
+        if expected != 0:
+            row = _state_row(record)
+            row["b_id"] = row.pop("id")
+            row["b_expected"] = expected
+            history = record._history
+            indexed = history.indexed if isinstance(history, StoredHistory) else None
+            if indexed is not None:
+                # Leave out the indexed columns that keep the value they were read with: an
+                # UPDATE that sets one rewrites its index entries (SQLite), even to the same value.
+                for column, value in indexed.items():
+                    if row[column] == value and type(row[column]) is type(value):
+                        del row[column]
+            if self._write(connection, ("update", kind), _UPDATE_STATE[kind], [row],
+                           set_columns=True).rowcount != 1:
+                return kind, record.id, expected
+            if isinstance(history, StoredHistory) and history.links == _link_state(record):
+                return None  # its links are those it was read with: the stored rows hold
+            connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
+        # a new record has no links yet; a stored one's were deleted just above
+        link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
+                       "target_id": _column_text(target)} for relation, target in _links(record)]
+        return None
+
+
     @contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def _reading(self, *, one_statement: bool = False) -> Iterator[Connection]:
+        """A connection to read with, in a transaction; ``one_statement``: a read of one
+        statement (its own consistent view), which runs without ``BEGIN`` (SQLite) or in
+        autocommit mode (PostgreSQL): one round trip instead of three."""
         try:
             if self._upgrade and not self._schema_checked:
                 self._upgrade_schema()
             with self._engine.connect() as connection:
                 if not self._schema_checked:
                     self._check_schema(connection)
+                elif one_statement:
+                    if self._engine.dialect.name == "postgresql":  # no BEGIN, no ROLLBACK
+                        connection.execution_options(isolation_level="AUTOCOMMIT")
+                    else:
+                        connection.execution_options(**{_ONE_STATEMENT: True})
                 yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("read", exc) from exc
@@ -423,7 +484,7 @@ class SqlRepository:
             upgrade_schema(self._engine, workflows=tuple(self._workflows.values()))
 
     def _stored_version(self, kind: str, record_id: str) -> int | None:
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             found = connection.execute(_VERSION[kind], {"record_id": _column_text(record_id)})
             version = found.scalar()
         return None if version is None else int(version)
@@ -445,7 +506,7 @@ class SqlRepository:
 
     def _stored_events(self, kind: str, record_id: str, stored: int) -> list[DomainEvent]:
         """Versions 1 .. ``stored`` of ``record_id`` (a StoredHistory's loader)."""
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             rows = connection.execute(_STORED_HISTORY[kind],
                                       {"record_id": _column_text(record_id), "stored": stored})
             history = [_decode(payload, record_id) for (payload,) in rows]
@@ -463,6 +524,8 @@ class SqlRepository:
             if row is not None:
                 record = self._from_row(connection, cls, kind, row)
                 if record.id == record_id:  # not another id that reads the same sanitized
+                    if isinstance(record._history, StoredHistory):
+                        record._history.indexed = _indexed_values(record)
                     return record
         raise NotFoundError(kind, str(record_id))
 
@@ -549,7 +612,7 @@ class SqlRepository:
         state row's ``is_open``), without loading its history."""
         if type(incident_id) is not str:
             return False
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             found = connection.execute(self._IS_OPEN,
                                        {"record_id": _column_text(incident_id)}).scalar()
         return bool(found)
@@ -560,33 +623,6 @@ class _ConflictError(Exception):
 
 
 # ----------------------------------------------------------------- writing helpers
-
-
-def _write_state(connection: Connection, kind: str, record: Incident | Problem,
-                 link_rows: list[dict[str, Any]]) -> tuple[str, str, int] | None:
-    """Check the version of a stored record and update its state row (new records' rows are
-    inserted already); collect the link rows to insert. The conflict, if any."""
-    expected = record.saved_version
-    key = _column_text(record.id)
-    if record.version == expected:
-        stored = connection.execute(_VERSION_LOCKED[kind], {"record_id": key}).scalar()
-        if (0 if stored is None else stored) != expected:
-            return kind, record.id, expected
-        return None
-    if expected != 0:
-        row = _state_row(record)
-        row["b_id"] = row.pop("id")
-        row["b_expected"] = expected
-        if connection.execute(_UPDATE_STATE[kind], row).rowcount != 1:
-            return kind, record.id, expected
-        history = record._history
-        if isinstance(history, StoredHistory) and history.links == _link_state(record):
-            return None  # its links are those it was read with: the stored rows hold
-        connection.execute(_DELETE_LINKS, {"kind": kind, "record_id": key})
-    # a new record has no links yet; a stored one's were deleted just above
-    link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
-                   "target_id": _column_text(target)} for relation, target in _links(record)]
-    return None
 
 
 def _write_events(kind: str, record: Incident | Problem, outbox: list[dict[str, Any]],
@@ -627,6 +663,35 @@ def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:
     for child_id in record.child_ids:
         found[("child", child_id)] = None
     return found
+
+
+def _indexed_values(record: Incident | Problem) -> dict[str, Any]:
+    """The values that ``record``'s state row holds, once saved, in the columns of its
+    secondary indexes (as :func:`_state_row` writes them; ``updated_at``, which every save
+    moves, is left out)."""
+    if isinstance(record, Incident):
+        values: dict[str, Any] = {
+            "status": _column_text(record.status),
+            "is_open": record.is_open,
+            "priority_level": record.priority.level,
+            "assignment_group": _optional_text(record.assignment_group),
+            "assignee": _optional_text(record.assignee),
+            "category_key": _category_key(record.category),
+            "service": _optional_text(record.service),
+            "logged_at": record.logged_at,
+        }
+    else:
+        values = {
+            "status": _column_text(record.status),
+            "is_open": record.is_open,
+            "known_error": record.known_error,
+            "priority_level": record.priority.level,
+            "service": _optional_text(record.service),
+            "opened_at": record.opened_at,
+        }
+    values["title_search"] = _column_text(record.title.casefold())
+    values["description_search"] = _column_text(record.description.casefold())
+    return values
 
 
 def _state_row(record: Incident | Problem) -> dict[str, Any]:
@@ -818,6 +883,8 @@ def _pattern(text: str) -> str:
 def _column_text(text: str) -> str:
     """``text`` as a derived column holds it: NUL and lone surrogates become U+FFFD (one
     character each, so equality and substrings carry over)."""
+    if text.isascii():  # no surrogate: only a NUL to replace
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:
@@ -902,5 +969,8 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
 
 def _begin_sqlite(connection: Connection) -> None:
-    immediate = connection.get_execution_options().get(_WRITE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get(_WRITE, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif not options.get(_ONE_STATEMENT, False):
+        connection.exec_driver_sql("BEGIN")
