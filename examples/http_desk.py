@@ -52,7 +52,6 @@ from itil_incident import (
     DeskPolicies,
     DomainEvent,
     Incident,
-    IncidentQuery,
     InvalidTransitionError,
     ItilIncidentError,
     NotFoundError,
@@ -64,33 +63,11 @@ from itil_incident import (
     SlaPolicy,
     SlaPolicyVersion,
     ValidationError,
-    format_id,
 )
 from itil_incident.adapters.sql import SqlRepository, create_schema
 
 Json = dict[str, Any]
 Command = Callable[[ServiceDesk, str, Actor, Json], Incident]
-
-
-class StoredIds:
-    """An IdFactory that numbers new records after the highest id stored, so that a restarted
-    server goes on where it stopped (ids are checked for uniqueness by the repository)."""
-
-    def __init__(self, repository: SqlRepository) -> None:
-        self._lock = threading.Lock()
-        last = repository.list_incidents(IncidentQuery(order_by="id", descending=True, limit=1))
-        self._incidents = int(last[0].id.removeprefix("INC")) if last else 0
-        self._problems = 0  # this desk opens no problems
-
-    def next_incident_id(self) -> str:
-        with self._lock:
-            self._incidents += 1
-            return format_id("INC", self._incidents)
-
-    def next_problem_id(self) -> str:
-        with self._lock:
-            self._problems += 1
-            return format_id("PRB", self._problems)
 
 
 def policies() -> DeskPolicies:
@@ -111,8 +88,9 @@ def open_desk(database: Path) -> tuple[ServiceDesk, SqlRepository]:
     repository = SqlRepository.from_url(f"sqlite:///{database}")
     create_schema(repository.engine)
     authorizer = RoleBasedAuthorizer({"*": {"agent"}})
-    desk = ServiceDesk(repository, policies=policies(), ids=StoredIds(repository),
-                       authorizer=authorizer)
+    # ids come from counters in the database (the default on a SqlRepository): a restarted
+    # server, or several of them on one database, goes on where the numbering stopped
+    desk = ServiceDesk(repository, policies=policies(), authorizer=authorizer)
     return desk, repository
 
 

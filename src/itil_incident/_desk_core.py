@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -38,6 +39,19 @@ _log = logging.getLogger("itil_incident.desk")
 
 R = TypeVar("R", Incident, Problem)
 T = TypeVar("T")
+
+
+def _default_ids(repository: Repository) -> IdFactory:
+    """The id factory of a desk given none: numbered by the database for a
+    :class:`~itil_incident.adapters.sql.SqlRepository` (a
+    :class:`~itil_incident.adapters.sql.SqlIdFactory`, so that every process goes on from the
+    same counters), else a :class:`SequentialIdFactory` from 1."""
+    if "itil_incident.adapters.sql" in sys.modules:  # else no SqlRepository exists
+        from itil_incident.adapters.sql import SqlIdFactory, SqlRepository
+
+        if isinstance(repository, SqlRepository):
+            return SqlIdFactory.for_repository(repository)
+    return SequentialIdFactory()
 
 
 class DeskCore:
@@ -80,7 +94,7 @@ class DeskCore:
         self.policies = policies or DeskPolicies()
         self.notifier: Notifier = notifier or NullNotifier()
         self.clock: Clock = clock or SystemClock()
-        self.ids: IdFactory = ids or SequentialIdFactory()
+        self.ids: IdFactory = ids or _default_ids(repository)
         self.authorizer: Authorizer = authorizer or AllowAll()
         self.retry: RetryPolicy = retry or NO_RETRY
         # monitoring alerts: the alert-group store, and one alert at a time per desk

@@ -59,6 +59,13 @@ class ServiceDesk(ProblemCommands, TimeDrivenCommands, MajorCommands, AlertComma
     >>> incident.id, incident.status, str(incident.category)
     ('INC0000001', 'new', 'Network/VPN')
 
+    **Ids.** New incidents and problems are numbered by ``ids`` (an
+    :class:`~itil_incident.IdFactory`). Without one, a desk on a
+    :class:`~itil_incident.adapters.sql.SqlRepository` numbers them from counters in its
+    database (:class:`~itil_incident.adapters.sql.SqlIdFactory`: every process and host goes
+    on from the same sequence, and from the records already stored); any other desk counts
+    from ``INC0000001`` (:class:`~itil_incident.SequentialIdFactory`).
+
     **Concurrent changes.** Every command saves with the version it loaded; when another user
     or process saved the record in between, the repository raises
     :class:`~itil_incident.ConcurrencyError` and nothing is stored. With a

@@ -87,7 +87,10 @@ def test_config_show_json_holds_every_section() -> None:
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"calendars", "desk", "workflows", "priority", "categories", "routing",
-                         "sla", "escalation", "notifications"}
+                         "sla", "escalation", "families", "problems", "known_errors", "major",
+                         "alerts", "notifications"}
+    assert data["major"]["cluster"] == {"threshold": 5, "window": "30m", "by_service": True,
+                                        "by_configuration_item": True}
     assert data["sla"]["versions"][0]["effective_from"] == "2026-01-01T00:00:00+00:00"
     assert data["desk"]["auto_close_after"] == "7d"
     assert data["calendars"]["office"]["timezone"] == "Europe/Paris"

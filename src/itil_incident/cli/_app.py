@@ -12,13 +12,11 @@ import click
 import sqlalchemy as sa
 
 from itil_incident.adapters.clocks import FrozenClock, SystemClock
-from itil_incident.adapters.ids import format_id
 from itil_incident.adapters.notifiers import NullNotifier
-from itil_incident.adapters.sql import SqlRepository, StorageError, create_schema, schema
+from itil_incident.adapters.sql import SqlIdFactory, SqlRepository, create_schema
 from itil_incident.adapters.sql import schema_version as stored_schema_version
 from itil_incident.adapters.sql.alerts import SqlAlertStore
 from itil_incident.alerts import AlertStore
-from itil_incident.cli._defaults import cli_policies
 from itil_incident.cli._exit import EXIT_CODES_HELP, DatabaseFailure, Failure, failure_for
 from itil_incident.config import DeskConfig, default_config, load_config
 from itil_incident.desk import ServiceDesk
@@ -29,7 +27,6 @@ from itil_incident.ports import Clock, Repository
 
 __all__ = [
     "DEFAULT_DB",
-    "DatabaseIds",
     "DeskGroup",
     "Session",
     "build_desk",
@@ -39,8 +36,6 @@ __all__ = [
 
 #: The SQLite file used when neither ``--db`` nor ``ITIL_INCIDENT_DB`` names a database.
 DEFAULT_DB: Final = "./itil-incident.sqlite3"
-#: Only ids of this shape count when the next id is chosen (imported ids may differ).
-_ID_DIGITS: Final = 7
 
 
 def database_url(db: str) -> str:
@@ -61,54 +56,19 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-class DatabaseIds:
-    """The ``IdFactory`` of the command line: each new id follows the highest one stored, so
-    that commands run one after another (in separate processes) number records in sequence.
-
-    Two writers racing for one id cannot both store it: the second commit fails with a
-    ConcurrencyError and stores nothing. Ids have seven digits (up to ``INC9999999``);
-    imported ids of another shape are left out of the count.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        self._last = {"INC": 0, "PRB": 0}
-
-    def next_incident_id(self) -> str:
-        """The id after the highest ``INC`` id stored (or handed out by this factory)."""
-        return self._next("INC", schema.incidents)
-
-    def next_problem_id(self) -> str:
-        """The id after the highest ``PRB`` id stored (or handed out by this factory)."""
-        return self._next("PRB", schema.problems)
-
-    def _next(self, prefix: str, table: sa.Table) -> str:
-        pattern = prefix + "_" * _ID_DIGITS
-        query = sa.select(sa.func.max(table.c.id)).where(table.c.id.like(pattern))
-        try:
-            with self._engine.connect() as connection:
-                highest = connection.execute(query).scalar()
-        except sa.exc.SQLAlchemyError as exc:
-            raise StorageError(f"cannot read the last {prefix} id: {exc}") from exc
-        digits = str(highest or "")[len(prefix):]
-        stored = int(digits) if digits.isdecimal() else 0
-        number = max(stored, self._last[prefix]) + 1
-        self._last[prefix] = number
-        return format_id(prefix, number, _ID_DIGITS)
-
-
 def build_desk(repository: Repository, engine: sa.Engine, clock: Clock,
                policies: DeskPolicies | None = None, *,
                alert_store: AlertStore | None = None) -> ServiceDesk:
     """A desk with the command line's defaults: ``policies`` (default: the shipped
-    configuration's, :func:`~itil_incident.config.default_config`) with major-incident
-    management on (:func:`~itil_incident.cli._defaults.cli_policies`), ids following the
-    database's, alert groups in ``alert_store`` (default: a
+    configuration's, :func:`~itil_incident.config.default_config`, major-incident management
+    included), ids from the database's counters
+    (:class:`~itil_incident.adapters.sql.SqlIdFactory` on ``engine``: the commands of every
+    process number records in one sequence), alert groups in ``alert_store`` (default: a
     :class:`~itil_incident.adapters.sql.alerts.SqlAlertStore` on ``engine``, so that alerts
     are deduplicated across commands), a :class:`~itil_incident.NullNotifier` (the outbox
     keeps every message for a relay)."""
-    return ServiceDesk(repository, policies=cli_policies(policies or default_config().policies),
-                       notifier=NullNotifier(), clock=clock, ids=DatabaseIds(engine),
+    return ServiceDesk(repository, policies=policies or default_config().policies,
+                       notifier=NullNotifier(), clock=clock, ids=SqlIdFactory(engine),
                        alert_store=SqlAlertStore(engine) if alert_store is None
                        else alert_store)
 

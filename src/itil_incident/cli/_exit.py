@@ -15,7 +15,12 @@ import click
 
 from itil_incident.adapters.sql import StorageError
 from itil_incident.config import ConfigError
-from itil_incident.errors import ConcurrencyError, ItilIncidentError, NotFoundError
+from itil_incident.errors import (
+    ConcurrencyError,
+    DefinitionError,
+    ItilIncidentError,
+    NotFoundError,
+)
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -114,4 +119,8 @@ def failure_for(error: ItilIncidentError) -> Failure:
         return ConfigFailure(f"{source} is invalid: {first}{also}{hint}")
     if isinstance(error, StorageError):
         return DatabaseFailure(str(error))
+    if isinstance(error, DefinitionError) and error.culprit == "major" and str(
+            error).startswith("major-incident management is off"):
+        return Failure("major-incident management is off in the configuration in force: add "
+                       "a [major] section to it (`itil-incident config show --shipped` has one)")
     return Failure(str(error))

@@ -3,7 +3,9 @@
 :func:`load_config` reads a file (a ``pathlib.Path``), TOML text or parsed data into a
 :class:`DeskConfig`: the :class:`~itil_incident.DeskPolicies` (workflows, priority matrices,
 categories and categorization rules, routing, SLA policy, escalation rules, auto-close and
-reminders), the named business calendars and the notification subscriptions. Loading
+reminders, parent/child and duplicate incidents, problem resolution, known-error matching, the
+major-incident policy and the alert policy), the named business calendars and the
+notification subscriptions. Loading
 validates completely: a :class:`ConfigError` lists every :class:`ConfigIssue` found, each at
 its key path with what was expected and what was found; nothing is built from an invalid file.
 :func:`default_config` is the configuration shipped with the package (``default.toml``);

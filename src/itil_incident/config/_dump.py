@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from itil_incident.alerts._policy import AlertPolicy
 from itil_incident.config._issues import format_duration
+from itil_incident.config._read_policies import MATCHER_KEYS, SEVERITIES
 from itil_incident.config._read_sections import CUSTOM_TYPES
+from itil_incident.domain.alert_events import AlertSeverity
 from itil_incident.domain.workflow import Workflow
 from itil_incident.errors import DefinitionError
 from itil_incident.notifications.subscriptions import RecipientKind, SubscriptionRules
@@ -16,6 +19,7 @@ from itil_incident.policies._sla_rules import default_clock_rules
 from itil_incident.policies.calendar import BusinessCalendar
 from itil_incident.policies.categorization import CategoryTree
 from itil_incident.policies.escalation import EscalationRule
+from itil_incident.policies.major import MajorIncidentPolicy
 from itil_incident.policies.sla import ClockRules, SlaAgreement, SlaPolicy, SlaPolicyVersion
 
 if TYPE_CHECKING:
@@ -130,6 +134,17 @@ def config_data(config: DeskConfig) -> dict[str, Any]:
     data["sla"] = False if policies.sla is None else _sla(policies.sla, calendars)
     data["escalation"] = {"role": policies.escalation_role,
                           "rules": [_escalation(rule) for rule in policies.escalation_rules]}
+    data["families"] = {"cascade_resolution": policies.cascade_resolution,
+                        "duplicate_resolution_code": policies.duplicate_resolution_code,
+                        "duplicate_closure_code": policies.duplicate_closure_code}
+    data["problems"] = {"on_resolved": policies.on_problem_resolved.value,
+                        "resolution_code": policies.problem_resolution_code}
+    matcher = policies.known_errors
+    data["known_errors"] = False if matcher is None else {
+        "on_log": policies.known_errors_on_log,
+        **{name: getattr(matcher, name) for name in MATCHER_KEYS}}
+    data["major"] = False if policies.major is None else _major(policies.major)
+    data["alerts"] = _alerts(policies.alerts)
     if config.subscriptions is not None:
         data["notifications"] = _notifications(config.subscriptions)
     named = {name: _calendar(name, calendar) for name, calendar in calendars.named.items()}
@@ -220,6 +235,47 @@ def _escalation(rule: EscalationRule) -> dict[str, Any]:
     data["action"] = {field: value for field, value in (
         ("kind", action.kind.value), ("group", action.group), ("role", action.role),
         ("priority", action.priority)) if value is not None}
+    return data
+
+
+def _major(policy: MajorIncidentPolicy) -> dict[str, Any]:
+    cluster = policy.cluster
+    return {
+        "priorities": sorted(policy.priorities),
+        "critical_services": sorted(policy.critical_services),
+        "cluster": False if cluster is None else {
+            "threshold": cluster.threshold, "window": format_duration(cluster.window),
+            "by_service": cluster.by_service,
+            "by_configuration_item": cluster.by_configuration_item},
+        "manager_role": policy.manager_role,
+        "review_required": policy.review_required,
+        "cadence": {str(level): format_duration(every)
+                    for level, every in sorted(policy.cadence.items())},
+        "roles": list(policy.roles),
+        "shared_roles": sorted(policy.shared_roles),
+    }
+
+
+def _alerts(policy: AlertPolicy) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "levels": {severity: list(policy.levels[AlertSeverity(severity)])
+                   for severity in SEVERITIES},
+        "service_impact": dict(sorted(policy.service_impact.items())),
+        "grouping_window": (False if policy.grouping_window is None
+                            else format_duration(policy.grouping_window)),
+        "resolve_on_recovery": policy.resolve_on_recovery,
+        "resolution_code": policy.resolution_code,
+        "flap_threshold": policy.flap_threshold,
+        "flap_window": format_duration(policy.flap_window),
+        "max_payload_bytes": policy.max_payload_bytes,
+    }
+    for name in ("category", "assignment_group"):
+        value = getattr(policy, name)
+        if value is not None:
+            data[name] = value
+    actor = policy.actor
+    data["actor"] = {"id": actor.id, **({"name": actor.name} if actor.name else {}),
+                     "roles": sorted(actor.roles)}
     return data
 
 

@@ -306,6 +306,7 @@ def _simple(expected: str, accept: Callable[[object], bool]) -> Callable[..., Fi
 
 TEXT = _simple("a non-empty string", lambda v: isinstance(v, str) and bool(v.strip()))
 LEVEL = _simple("an integer >= 1", lambda v: type(v) is int and v >= 1)
+INTEGER = _simple("an integer", lambda v: type(v) is int)
 FLAG = _simple("true or false", lambda v: type(v) is bool)
 FRACTION = _simple("a number > 0", lambda v: not isinstance(v, bool)
                    and isinstance(v, (int, float)) and v > 0)

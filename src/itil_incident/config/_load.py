@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from itil_incident.config import _issues as read
-from itil_incident.config import _read_sections, _read_sla
+from itil_incident.config import _read_policies, _read_sections, _read_sla
 from itil_incident.config._issues import ConfigError, Issues, index
 from itil_incident.config._model import DeskConfig, known_guards
 from itil_incident.domain.values import HoldReason
@@ -30,7 +30,8 @@ __all__ = ["SECTIONS", "load_config"]
 
 #: The top-level sections of a configuration, in the order they are read.
 SECTIONS = ("calendars", "workflows", "priority", "categories", "routing", "desk", "sla",
-            "escalation", "notifications")
+            "escalation", "families", "problems", "known_errors", "major", "alerts",
+            "notifications")
 
 def load_config(source: str | os.PathLike[str] | Mapping[str, Any], *,
                 guards: Mapping[str, Guard] | None = None) -> DeskConfig:
@@ -120,10 +121,13 @@ _READERS = {
     "priority": _read_sections.read_priority, "categories": _read_sections.read_categories,
     "routing": _read_sections.read_routing, "desk": _read_sections.read_desk,
     "sla": _read_sla.read_sla, "escalation": _read_sla.read_escalation,
+    "families": _read_policies.read_families, "problems": _read_policies.read_problems,
+    "known_errors": _read_policies.read_known_errors, "major": _read_policies.read_major,
+    "alerts": _read_policies.read_alerts,
 }
 #: The section that sets each policy later sections are checked against.
 _SECTION_OF = {"priority_matrix": "priority", "incident_workflow": "workflows",
-               "routing": "routing", "hold_reasons": "desk"}
+               "routing": "routing", "hold_reasons": "desk", "categories": "categories"}
 
 
 class _Reader:

@@ -8,6 +8,9 @@ SQLAlchemy 2 Core.
   migrations; :func:`create_schema` creates it (the embedded case), :func:`schema_version`
   reads the version row and :func:`upgrade_schema` upgrades a database of an earlier
   version (see :mod:`itil_incident.adapters.sql.upgrade` and ``docs/how-to/upgrading.md``).
+- :class:`SqlIdFactory` implements the :class:`~itil_incident.IdFactory` port from counters in
+  the database: every process and host numbers records in one sequence, never handing out an
+  id twice (a desk on a :class:`SqlRepository` uses it by default).
 - :class:`OutboxRelay` delivers the outbox to a notifier, at least once, with retries, backoff,
   parking and re-drive; several relays may run at once.
 - :func:`event_to_dict` / :func:`event_from_dict` are the JSON codec of the events.
@@ -39,6 +42,9 @@ except ImportError as missing:  # pragma: no cover - exercised in an environment
 # monitoring alerts: the alert-group tables join `metadata` when this module is imported
 from itil_incident.adapters.sql.alerts import SqlAlertStore
 from itil_incident.adapters.sql.codec import event_from_dict, event_to_dict
+
+# database-backed ids: the id-counter table joins `metadata` when this module is imported
+from itil_incident.adapters.sql.ids import SqlIdFactory
 from itil_incident.adapters.sql.relay import (
     Backoff,
     OutboxCounts,
@@ -76,4 +82,6 @@ __all__ = [
     "upgrade_schema",
     # monitoring alerts
     "SqlAlertStore",
+    # database-backed ids
+    "SqlIdFactory",
 ]

@@ -19,12 +19,16 @@ Tables (all prefixed ``itil_`` to live beside a host's own tables):
   (the lease of the relay delivering it), ``attempts``, ``next_attempt_at`` (NULL: due now),
   ``last_error``, ``delivered_at``, and ``parked_at`` (set once it failed for good: it waits
   for a re-drive and blocks nothing else).
+- ``itil_id_counters``: the last number handed out per kind of record and id prefix, for
+  :class:`~itil_incident.adapters.sql.SqlIdFactory` (defined in
+  :mod:`itil_incident.adapters.sql.ids`, version 2).
 - ``itil_schema``: one row holding the schema version (:data:`SCHEMA_VERSION`); see
   :mod:`itil_incident.adapters.sql.upgrade` for the versions and the upgrade path.
 
 Version 2 adds the ``snapshot`` column of the state rows (the record's current state as JSON
-text, read without folding its events; NULL means "fold the events") and two composite
-indexes, ``(assignment_group, status, id)`` and ``(is_open, priority_level, id)``.
+text, read without folding its events; NULL means "fold the events"), two composite
+indexes, ``(assignment_group, status, id)`` and ``(is_open, priority_level, id)``, and the
+tables of the alert store and of the id counters.
 
 Derived text columns hold the text with NUL (U+0000) and lone surrogates replaced by U+FFFD,
 since PostgreSQL text cannot hold them; the events keep the exact text. The ``*_search``

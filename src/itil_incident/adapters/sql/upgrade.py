@@ -7,7 +7,9 @@ The version is the one row of the ``itil_schema`` table. The versions:
 2. A ``snapshot`` column on ``itil_incidents`` and ``itil_problems`` (each record's current
    state, read without folding its events; NULL means "fold the events"), and the composite
    indexes ``ix_itil_incidents_group_status`` (assignment_group, status, id) and
-   ``ix_itil_incidents_open_priority`` (is_open, priority_level, id). The step fills the
+   ``ix_itil_incidents_open_priority`` (is_open, priority_level, id); the tables of the
+   alert store and ``itil_id_counters`` (:class:`~itil_incident.adapters.sql.SqlIdFactory`,
+   which starts each counter after the highest id stored). The step fills the
    snapshot of every record whose workflow it is given (the defaults unless ``workflows``
    says otherwise); the others keep NULL and are folded when read, until their next save.
 
@@ -90,7 +92,8 @@ def _to_v2(connection: Connection, workflows: dict[str, Workflow]) -> None:
 _STEPS: Final = (
     _Step(
         version=2,
-        new_tables=("itil_alert_groups", "itil_alert_refusals"),  # monitoring alerts
+        new_tables=("itil_alert_groups", "itil_alert_refusals",  # monitoring alerts
+                    "itil_id_counters"),  # database-backed ids (SqlIdFactory)
         new_indexes=("ix_itil_incidents_group_status", "ix_itil_incidents_open_priority"),
         apply=_to_v2,
     ),
