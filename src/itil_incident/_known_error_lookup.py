@@ -39,7 +39,8 @@ def current_index(repository: Repository, reader: Callable[[], Mapping[str, int]
                   previous: KnownErrorIndex | None) -> KnownErrorIndex:
     """The index of the open known errors the repository holds now: ``previous`` when its
     source is what ``reader`` lists, else a new one reusing its unchanged entries."""
-    listing = dict(reader())
+    found = reader()
+    listing = found if type(found) is dict else dict(found)  # a new mapping: ours to keep
     if previous is not None and previous.source == listing:
         return previous
     old = {} if previous is None else previous.entries

@@ -239,19 +239,23 @@ class KnownErrorIndex:
                 if found and weight:
                     for key in found:
                         scores[key] = scores.get(key, 0) + weight
-        if not (keyword_w and most and incident.keywords):
-            reached = {key for key, score in scores.items() if score >= need}
-        else:
-            shared: Counter[str] = Counter()
-            for word in incident.keywords:
-                found = self._by_keyword.get(word)
-                if found:
-                    shared.update(found)
-            reached = {key for key, score in scores.items()
-                       if score + keyword_w * min(shared.get(key, 0), most) >= need}
-            enough = -(-need // keyword_w)  # this many keywords in common reach ``need``
-            if enough <= most:
-                reached.update(key for key, count in shared.items() if count >= enough)
+        reached = {key for key, score in scores.items() if score >= need}
+        if keyword_w and most and incident.keywords:
+            # This many keywords in common reach ``need`` on their own (when there can be
+            # that many); the others need a score from another point of contact too.
+            enough = -(-need // keyword_w)
+            alone = enough <= min(most, len(incident.keywords))
+            short = [key for key, score in scores.items() if score < need]
+            if alone or short:
+                shared: Counter[str] = Counter()
+                for word in incident.keywords:
+                    found = self._by_keyword.get(word)
+                    if found:
+                        shared.update(found)
+                reached.update(key for key in short if scores[key] + keyword_w * min(
+                    shared.get(key, 0), most) >= need)
+                if alone:
+                    reached.update(key for key, count in shared.items() if count >= enough)
         entries = self.entries
         return [entries[key] for key in sorted(reached)]
 
