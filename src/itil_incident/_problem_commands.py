@@ -37,9 +37,9 @@ __all__ = ["ProblemCommands"]
 class ProblemCommands(FamilyCommands):
     """Problem management: open from incidents, investigate, known errors, resolve, close."""
 
-    #: The open known errors as last read (None: not read yet, or the repository cannot
-    #: list their versions); replaced whole, never changed in place.
-    _known_error_index: KnownErrorIndex | None = None
+    #: The open known errors as last read, with the repository they were read from (None:
+    #: not read yet, or it cannot list their versions); replaced whole, never changed.
+    _known_error_index: tuple[object, KnownErrorIndex] | None = None
 
     def open_problem(
         self,
@@ -260,8 +260,10 @@ class ProblemCommands(FamilyCommands):
         reader = version_reader(self.repository)
         if reader is None:
             return matcher.matches(incident, self.repository.list_problems(OPEN_KNOWN_ERRORS))
-        index = self._known_error_index = current_index(self.repository, reader,
-                                                        self._known_error_index)
+        repository, last = self._known_error_index or (None, None)
+        index = current_index(self.repository, reader,
+                              last if repository is self.repository else None)
+        self._known_error_index = (self.repository, index)
         if not index:
             return []
         facets = Facets.of_incident(incident)

@@ -251,3 +251,15 @@ def test_not_found_on_a_listed_key_is_not_an_error_for_the_caller() -> None:
     incident = desk.log_incident(actor=AGENT, title="VPN tunnel drops", service="vpn")
     assert [m.problem_id for m in desk.known_error_matches(incident.id, actor=AGENT)] == [
         incident.workaround_offers[0].problem_id]
+
+
+def test_a_desk_given_another_repository_does_not_reuse_what_it_read_of_the_first() -> None:
+    first, second = VersionedHostRepository(), VersionedHostRepository()
+    desk = desk_over(first)
+    publish(desk, "VPN tunnel drops", "vpn", "Reconnect")
+    offered(desk, "VPN tunnel drops", "vpn")
+    other = desk_over(second)
+    publish(other, "Printer tray jams", "printing", "Open the tray")  # same id and version
+    assert first.known_error_versions() == second.known_error_versions()
+    desk.repository = second
+    assert [w for _, w in offered(desk, "Printer tray jams", "printing")] == ["Open the tray"]
