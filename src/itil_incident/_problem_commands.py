@@ -8,6 +8,7 @@ from typing import Any
 
 from itil_incident._desk_core import optional_id, positive_limit, state_names
 from itil_incident._family_commands import FamilyCommands, IncidentBatch
+from itil_incident._known_error_lookup import OPEN_KNOWN_ERRORS, current_index, version_reader
 from itil_incident._paging import (
     Page,
     PageCursor,
@@ -21,7 +22,12 @@ from itil_incident.domain.incident import Incident
 from itil_incident.domain.problem import Problem
 from itil_incident.domain.values import Actor, CategoryPath, HoldReason, Impact, Urgency
 from itil_incident.errors import InvalidTransitionError, ValidationError
-from itil_incident.policies.known_errors import KnownErrorMatch
+from itil_incident.policies.known_errors import (
+    Facets,
+    KnownErrorIndex,
+    KnownErrorMatch,
+    KnownErrorMatcher,
+)
 from itil_incident.policies.problem_resolution import OnProblemResolved
 from itil_incident.ports import ProblemQuery
 
@@ -30,6 +36,10 @@ __all__ = ["ProblemCommands"]
 
 class ProblemCommands(FamilyCommands):
     """Problem management: open from incidents, investigate, known errors, resolve, close."""
+
+    #: The open known errors as last read, with the repository they were read from (None:
+    #: not read yet, or it cannot list their versions); replaced whole, never changed.
+    _known_error_index: tuple[object, KnownErrorIndex] | None = None
 
     def open_problem(
         self,
@@ -213,7 +223,7 @@ class ProblemCommands(FamilyCommands):
         matcher = self.policies.known_errors
         if matcher is None:
             return []
-        matches = matcher.matches(incident, self._known_errors())
+        matches = self._matches(incident, matcher)
         if incident.is_open:
             self._offer(incident, matches, actor, self._now())
             if incident.pending_events():
@@ -243,15 +253,28 @@ class ProblemCommands(FamilyCommands):
         self._commit(records)
         return incident
 
-    def _known_errors(self) -> list[Problem]:
-        return self.repository.list_problems(ProblemQuery(known_error=True, open=True))
+    def _matches(self, incident: Incident, matcher: KnownErrorMatcher) -> list[KnownErrorMatch]:
+        """The open known errors matching ``incident``: through the desk's index of them when
+        the repository lists their versions (see :mod:`itil_incident._known_error_lookup`),
+        else by scoring every one of them."""
+        reader = version_reader(self.repository)
+        if reader is None:
+            return matcher.matches(incident, self.repository.list_problems(OPEN_KNOWN_ERRORS))
+        repository, last = self._known_error_index or (None, None)
+        index = current_index(self.repository, reader,
+                              last if repository is self.repository else None)
+        self._known_error_index = (self.repository, index)
+        if not index:
+            return []
+        facets = Facets.of_incident(incident)
+        return matcher.rank(facets, index.candidates(facets, matcher))
 
     def _offer_known_errors(self, incident: Incident, actor: Actor, at: datetime) -> None:
         """Offer the workarounds of the known errors matching a new incident (see
         :meth:`known_error_matches`)."""
         matcher = self.policies.known_errors
         if matcher is not None and self.policies.known_errors_on_log:
-            self._offer(incident, matcher.matches(incident, self._known_errors()), actor, at)
+            self._offer(incident, self._matches(incident, matcher), actor, at)
 
     def _offer(self, incident: Incident, matches: list[KnownErrorMatch], actor: Actor,
                at: datetime) -> None:

@@ -45,6 +45,14 @@ Auto-close
     is later (a comment by the actor whose id is the incident's ``caller``). A reopen starts
     over: the next resolution is a new start. An accepted major incident awaiting its
     required post-incident review is not auto-closed until the review is recorded.
+    With ``cascade_resolution`` (the default) the closure acts as the ``close`` command does
+    on a parent: its children open again (reopened, or attached after its resolution) are
+    resolved with its resolution code and notes, and theirs in turn, each event naming its
+    parent (``cascaded_from``), in the parent's commit; the authorizer is asked for
+    ``"resolve"`` on each of them (actor ``SYSTEM``). When one of them cannot be resolved
+    (the workflow or the authorizer refuses), nothing of that parent is committed in this
+    call: it is reported in ``skipped`` (the error names the child) and tried again on the
+    next call, and it is never closed with an open child.
 Status-update cadence (major incidents)
     With a major-incident policy, an accepted major incident that is open (not resolved) and
     whose priority level has a cadence ``every`` gets, for each whole interval elapsed since
@@ -67,13 +75,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, get_args
 
-from itil_incident._desk_core import DeskCore
 from itil_incident._due_report import (
     DueReport,
     EscalationApplied,
     PriorityRaised,
     SkippedIncident,
 )
+from itil_incident._family_commands import FamilyCommands, IncidentBatch
 from itil_incident._major_commands import record_missed_updates
 from itil_incident.domain._time import utc_instant
 from itil_incident.domain.events import (
@@ -85,7 +93,7 @@ from itil_incident.domain.events import (
 from itil_incident.domain.incident import Incident
 from itil_incident.domain.major_events import IncidentStatusUpdateMissed
 from itil_incident.domain.values import SYSTEM, HoldReason, NoteVisibility
-from itil_incident.errors import ItilIncidentError, ValidationError
+from itil_incident.errors import InvalidTransitionError, ItilIncidentError, ValidationError
 from itil_incident.policies.escalation import (
     EscalationActionKind,
     EscalationRule,
@@ -114,10 +122,11 @@ _NEVER: Final = datetime.max.replace(tzinfo=UTC)
 class _Outcome:
     """What processing one incident produced, kept apart until its commit succeeds."""
 
-    __slots__ = ("closes", "escalations", "missed_updates", "raises", "reminders", "skipped",
-                 "stages")
+    __slots__ = ("cascaded", "closes", "escalations", "missed_updates", "raises", "reminders",
+                 "skipped", "stages")
 
     def __init__(self) -> None:
+        self.cascaded: list[Incident] = []  # children an auto-close resolved, to commit too
         self.stages: list[IncidentSlaStageReached] = []
         self.escalations: list[EscalationApplied] = []
         self.raises: list[PriorityRaised] = []
@@ -127,7 +136,7 @@ class _Outcome:
         self.missed_updates: list[IncidentStatusUpdateMissed] = []  # major incidents
 
 
-class TimeDrivenCommands(DeskCore):
+class TimeDrivenCommands(FamilyCommands):
     """Time-driven processing and SLA queries; see the module documentation for the rules."""
 
     def process_due(self, now: datetime | None = None) -> DueReport:
@@ -137,7 +146,8 @@ class TimeDrivenCommands(DeskCore):
         Idempotent: a second call for the same instant, or a call for an earlier instant,
         changes nothing and returns a false report. ``now`` may not be later than the clock's
         time (ValidationError). Run it on a schedule as ``SYSTEM``: the authorizer is asked
-        once for the action ``"process_due"``.
+        once for the action ``"process_due"``, and for ``"resolve"`` on each child that an
+        auto-close resolves (see the module documentation).
         """
         present = self._now()
         when = present if now is None else utc_instant(now, "now")
@@ -155,19 +165,22 @@ class TimeDrivenCommands(DeskCore):
         reminders: list[IncidentReminderSent] = []
         skipped: list[SkippedIncident] = []
         missed_updates: list[IncidentStatusUpdateMissed] = []  # major incidents
+        cascaded: set[str] = set()  # resolved by an auto-close in this call: listed stale
         for incident in incidents:
             if incident.is_terminal or when < incident.updated_at:
                 continue
             try:
                 # Retried (as the retry policy allows) on a concurrent change: what is due is
                 # worked out again from the state that won.
-                outcome = self._attempt("process_due", self._due_on(incident, when))
+                outcome = self._attempt("process_due", self._due_on(
+                    incident, when, listed=incident.id not in cascaded))
             except ItilIncidentError as error:
                 skipped.append(SkippedIncident(incident.id, f"{type(error).__name__}: {error}",
                                                error=error))
                 continue
             if outcome is None:  # changed meanwhile into a state with nothing due
                 continue
+            cascaded.update(child.id for child in outcome.cascaded)
             stages += outcome.stages
             escalations += outcome.escalations
             raises += outcome.raises
@@ -267,18 +280,20 @@ class TimeDrivenCommands(DeskCore):
             found.sort(key=lambda incident: incident.id)
         return found
 
-    def _due_on(self, incident: Incident, now: datetime) -> Callable[[], _Outcome | None]:
-        """One try of processing ``incident``: the listed copy first, then a fresh load."""
-        listed = [incident]
+    def _due_on(self, incident: Incident, now: datetime, *, listed: bool = True
+                ) -> Callable[[], _Outcome | None]:
+        """One try of processing ``incident``: the listed copy first (unless ``listed`` is
+        False: it changed since), then a fresh load."""
+        copies = [incident] if listed else []
 
         def attempt() -> _Outcome | None:
-            current = listed.pop() if listed else self._incident(incident.id)
+            current = copies.pop() if copies else self._incident(incident.id)
             if current.is_terminal or now < current.updated_at:
                 return None
             outcome = _Outcome()
             self._apply_due(current, now, outcome)
             if current.version != current.saved_version:
-                self._commit([current])
+                self._commit([current, *outcome.cascaded])
             return outcome
 
         return attempt
@@ -395,9 +410,21 @@ class TimeDrivenCommands(DeskCore):
             due = since + after if calendar is None else calendar.add(since, after)
         except OverflowError:  # beyond the last representable instant: never due
             return
-        if now >= due:
-            outcome.closes.append(incident.close(actor=SYSTEM, at=now, code=AUTO_CLOSED,
-                                                 caller_confirmed=None))
+        if now < due:
+            return
+        closed = incident.close(actor=SYSTEM, at=now, code=AUTO_CLOSED, caller_confirmed=None)
+        if self.policies.cascade_resolution:
+            # As ``close`` does: the children open again are resolved first, or else the
+            # parent stays resolved (a refusal raises: nothing of the incident is committed).
+            batch = IncidentBatch(self._incident, incident)
+            try:
+                self._cascade(incident, batch, SYSTEM, now)
+            except InvalidTransitionError as refused:
+                raise InvalidTransitionError(
+                    refused.state, refused.trigger, refused.allowed,
+                    reason=f"{incident.id} is not auto-closed: {refused.reason}") from None
+            outcome.cascaded += [child for child in batch.changed() if child is not incident]
+        outcome.closes.append(closed)
 
 
 def _apply_reminder(incident: Incident, now: datetime, every: timedelta,

@@ -7,7 +7,7 @@ base class needed). The contract of each method is in its docstring, and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +32,7 @@ __all__ = [
     "Clock",
     "IdFactory",
     "IncidentQuery",
+    "KnownErrorVersions",
     "Notifier",
     "ProblemQuery",
     "Repository",
@@ -225,6 +226,10 @@ class Repository(Protocol):
       ``query.limit`` of them.
     - ``history_of`` returns the stored events of a record, oldest first.
     - No exception other than the library's errors escapes.
+
+    A repository may also implement the optional :class:`KnownErrorVersions` (both shipped
+    repositories do): the desk then matches new incidents against known errors without
+    listing them in full.
     """
 
     def get_incident(self, incident_id: str) -> Incident:
@@ -249,6 +254,28 @@ class Repository(Protocol):
 
     def history_of(self, record_id: str) -> list[DomainEvent]:
         """The stored events of an incident or problem, oldest first."""
+        ...
+
+
+@runtime_checkable
+class KnownErrorVersions(Protocol):
+    """An optional repository method: the ids and versions of the open known errors.
+
+    Contract: ``known_error_versions()`` returns a new mapping from the id of every stored
+    problem that is a known error and open (``ProblemQuery(known_error=True, open=True)``
+    matches it) to its stored version, and nothing else; no exception other than the
+    library's errors escapes.
+
+    A desk whose repository has this method keeps the facets of the known errors it has read
+    and, on each match (``log_incident``, ``known_error_matches``), reads only those whose
+    version it has not seen; without it, the desk lists the open known errors in full
+    (``list_problems``) each time. Either way the matches are the same. It relies on what
+    every repository guarantees already: a problem's content at a given version never
+    changes.
+    """
+
+    def known_error_versions(self) -> Mapping[str, int]:
+        """Each open known error's id, with its stored version."""
         ...
 
 

@@ -26,6 +26,8 @@ class InMemoryRepository:
         self._incidents: dict[str, Incident] = {}
         self._problems: dict[str, Problem] = {}
         self._lock = threading.Lock()
+        # known errors: the id and version of each open one, kept up to date by commit
+        self._open_known_errors: dict[str, int] = {}
 
     def get_incident(self, incident_id: str) -> Incident:
         """A copy of the stored incident; NotFoundError when there is none."""
@@ -64,6 +66,11 @@ class InMemoryRepository:
                 if record.version != record.saved_version:
                     record.mark_saved()
                     self._store_for(record)[record.id] = record.clone()
+                    if isinstance(record, Problem):
+                        if record.known_error and record.is_open:
+                            self._open_known_errors[record.id] = record.version
+                        else:
+                            self._open_known_errors.pop(record.id, None)
 
     def _store_for(self, record: Incident | Problem) -> dict[str, Incident | Problem]:
         store: dict[str, Incident | Problem]
@@ -111,3 +118,10 @@ class InMemoryRepository:
         """Whether the incident exists and is neither resolved nor closed or cancelled."""
         stored = self._incidents.get(incident_id) if type(incident_id) is str else None
         return stored is not None and stored.is_open
+
+    # known errors: what the desk matches new incidents against, without copying problems
+    def known_error_versions(self) -> dict[str, int]:
+        """The id and version of every open known error (a problem marked known error that
+        is neither resolved nor closed or cancelled), as a new dictionary."""
+        with self._lock:
+            return dict(self._open_known_errors)

@@ -14,8 +14,14 @@ explains the score, one reason per point of contact:
 
 Names compare without regard to case; keywords are words of three letters or more outside a
 short list of common English words. A known error scoring at least ``min_score`` matches.
-The matcher is pure: :meth:`KnownErrorMatcher.compare` works on plain :class:`Facets`, and
-:meth:`KnownErrorMatcher.matches` reads them from the entities.
+The matcher is pure: :meth:`KnownErrorMatcher.compare` works on plain :class:`Facets`,
+:meth:`KnownErrorMatcher.rank` on :class:`KnownErrorEntry` values (what matching needs of a
+known error), and :meth:`KnownErrorMatcher.matches` reads them from the entities.
+
+A known error that shares nothing with an incident (no service, configuration item, category
+at or above the incident's, or keyword) scores 0, below any ``min_score``: a
+:class:`KnownErrorIndex` finds the others by those points of contact, so that an incident is
+compared with the few known errors it touches rather than with all of them.
 
 >>> incident = Facets.of(service="vpn", title="VPN tunnel drops every few minutes")
 >>> known = Facets.of(service="VPN", title="Tunnel drops after firmware 4.2")
@@ -27,7 +33,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -39,7 +46,15 @@ if TYPE_CHECKING:
     from itil_incident.domain.incident import Incident
     from itil_incident.domain.problem import Problem
 
-__all__ = ["STOP_WORDS", "Facets", "KnownErrorMatch", "KnownErrorMatcher", "keywords"]
+__all__ = [
+    "STOP_WORDS",
+    "Facets",
+    "KnownErrorEntry",
+    "KnownErrorIndex",
+    "KnownErrorMatch",
+    "KnownErrorMatcher",
+    "keywords",
+]
 
 _WORD = re.compile(r"[^\W_]{3,}")
 
@@ -120,6 +135,132 @@ def _problem_facets(service: str | None, configuration_items: tuple[str, ...],
 
 
 @attrs.frozen
+class KnownErrorEntry:
+    """What matching needs of one known error: its id and ``version`` (the same version, the
+    same content), its title and workaround (for the match and the offer), and its facets."""
+
+    problem_id: str
+    version: int
+    title: str
+    workaround: str | None
+    facets: Facets
+
+    @classmethod
+    def of_problem(cls, problem: Problem) -> KnownErrorEntry:
+        """The entry of ``problem`` as it stands (whether it is an open known error or not)."""
+        return cls(problem.id, problem.version, problem.title, problem.workaround,
+                   Facets.of_problem(problem))
+
+
+class KnownErrorIndex:
+    """Known errors looked up by their points of contact with an incident.
+
+    Each point of a score comes from one point of contact between the incident's facets and
+    the known error's: the same service, a configuration item in common, the same category or
+    one above the incident's, a keyword in common. The index lists the known errors by each of
+    them, so that :meth:`candidates` finds, without comparing the incident with every known
+    error, the ones that share anything at all (any matcher's matches are among them: sharing
+    nothing scores 0, below any ``min_score``), or, given a matcher, the ones whose score
+    reaches its ``min_score`` (the score counted from those lists is the one
+    :meth:`KnownErrorMatcher.compare` gives). :meth:`KnownErrorMatcher.rank` of the candidates
+    then gives exactly the matches of ranking every entry.
+
+    ``source`` is what the index was built from (a repository's ids and versions of the open
+    known errors), for its owner to tell whether it is still current; the index never changes
+    once built.
+
+    >>> vpn = KnownErrorEntry("PRB1", 3, "VPN drops", "Reconnect",
+    ...                       Facets.of(service="vpn", title="Tunnel drops"))
+    >>> mail = KnownErrorEntry("PRB2", 5, "Mail stuck", None,
+    ...                        Facets.of(service="mail", title="Outbox stuck"))
+    >>> index = KnownErrorIndex([vpn, mail])
+    >>> incident = Facets.of(service="vpn", title="The tunnel is down")
+    >>> [entry.problem_id for entry in index.candidates(incident)]
+    ['PRB1']
+    >>> [entry.problem_id for entry in index.candidates(incident, KnownErrorMatcher())]
+    []
+    >>> KnownErrorMatcher().compare(incident, vpn.facets)[0]  # below min_score (4)
+    3
+    """
+
+    __slots__ = ("_by_category", "_by_item", "_by_keyword", "_by_service", "entries", "source")
+
+    def __init__(self, entries: Iterable[KnownErrorEntry],
+                 source: Mapping[str, int] | None = None) -> None:
+        self.entries: dict[str, KnownErrorEntry] = {}
+        for entry in entries:
+            self.entries[entry.problem_id] = entry
+        # point of contact -> the ids of the known errors that have it (each id once a list)
+        self._by_service: dict[str, list[str]] = {}
+        self._by_item: dict[str, list[str]] = {}
+        self._by_category: dict[tuple[str, ...], list[str]] = {}
+        self._by_keyword: dict[str, list[str]] = {}
+        for key, entry in self.entries.items():
+            facets = entry.facets
+            if facets.service is not None:
+                self._by_service.setdefault(facets.service, []).append(key)
+            for item in facets.configuration_items:
+                self._by_item.setdefault(item, []).append(key)
+            if facets.category is not None:
+                self._by_category.setdefault(facets.category.parts, []).append(key)
+            for word in facets.keywords:
+                self._by_keyword.setdefault(word, []).append(key)
+        self.source: dict[str, int] = ({key: entry.version for key, entry in self.entries.items()}
+                                       if source is None else dict(source))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def candidates(self, incident: Facets, matcher: KnownErrorMatcher | None = None
+                   ) -> list[KnownErrorEntry]:
+        """The entries sharing a point of contact with ``incident``; with a ``matcher``, only
+        those whose score reaches its ``min_score``. By problem id."""
+        if matcher is None:
+            weights = (1, 1, 1, 1, 1, max(len(incident.keywords), 1), 1)
+        else:
+            weights = (matcher.service_weight, matcher.configuration_item_weight,
+                       matcher.category_weight, matcher.parent_category_weight,
+                       matcher.keyword_weight, matcher.max_keywords, matcher.min_score)
+        service_w, item_w, category_w, parent_w, keyword_w, most, need = weights
+        scores: dict[str, int] = {}  # the score without keywords, of those with any
+        if service_w and incident.service is not None:
+            scores = dict.fromkeys(self._by_service.get(incident.service, ()), service_w)
+        if item_w and incident.configuration_items:
+            sharing: set[str] = set()
+            for item in incident.configuration_items:
+                sharing.update(self._by_item.get(item, ()))
+            for key in sharing:
+                scores[key] = scores.get(key, 0) + item_w
+        if incident.category is not None and (category_w or parent_w):
+            parts = incident.category.parts
+            for size in range(1, len(parts) + 1):  # the category, then each one above it
+                found = self._by_category.get(parts[:size])
+                weight = category_w if size == len(parts) else parent_w
+                if found and weight:
+                    for key in found:
+                        scores[key] = scores.get(key, 0) + weight
+        reached = {key for key, score in scores.items() if score >= need}
+        if keyword_w and most and incident.keywords:
+            # This many keywords in common reach ``need`` on their own (when there can be
+            # that many); the others need a score from another point of contact too.
+            enough = -(-need // keyword_w)
+            alone = enough <= min(most, len(incident.keywords))
+            short = [key for key, score in scores.items() if score < need]
+            if alone or short:
+                shared: Counter[str] = Counter()
+                for word in incident.keywords:
+                    found = self._by_keyword.get(word)
+                    if found:
+                        shared.update(found)
+                reached.update(key for key in short if scores[key] + keyword_w * min(
+                    shared.get(key, 0), most) >= need)
+                if alone:
+                    reached.update(key for key, count in shared.items() if count >= enough)
+        entries = self.entries
+        return [entries[key] for key in sorted(reached)]
+
+
+@attrs.frozen
 class KnownErrorMatch:
     """A known error that matches an incident: its ``score``, the ``reasons`` for it, and the
     workaround to offer (None when the known error documents only a root cause)."""
@@ -191,14 +332,19 @@ class KnownErrorMatcher:
     def matches(self, incident: Incident, problems: Iterable[Problem]) -> list[KnownErrorMatch]:
         """The open known errors among ``problems`` that score at least ``min_score`` for
         ``incident``, best first (ties by problem id)."""
-        facets = Facets.of_incident(incident)
+        return self.rank(Facets.of_incident(incident),
+                         [KnownErrorEntry.of_problem(problem) for problem in problems
+                          if problem.known_error and problem.is_open])
+
+    def rank(self, incident: Facets, known_errors: Iterable[KnownErrorEntry]
+             ) -> list[KnownErrorMatch]:
+        """The entries among ``known_errors`` that score at least ``min_score`` for the
+        incident's facets, best first (ties by problem id)."""
         found: list[KnownErrorMatch] = []
-        for problem in problems:
-            if not problem.known_error or not problem.is_open:
-                continue
-            score, reasons = self.compare(facets, Facets.of_problem(problem))
+        for entry in known_errors:
+            score, reasons = self.compare(incident, entry.facets)
             if score >= self.min_score:
-                found.append(KnownErrorMatch(problem.id, problem.title, score, reasons,
-                                             problem.workaround))
+                found.append(KnownErrorMatch(entry.problem_id, entry.title, score, reasons,
+                                             entry.workaround))
         found.sort(key=lambda match: (-match.score, match.problem_id))
         return found

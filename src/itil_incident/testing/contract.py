@@ -28,6 +28,7 @@ from itil_incident.domain.values import Actor, CategoryPath, Priority
 from itil_incident.errors import ConcurrencyError, NotFoundError, ValidationError
 from itil_incident.policies.priority import PriorityMatrix
 from itil_incident.ports import IncidentQuery, ProblemQuery, Repository
+from itil_incident.testing._known_error_contract import KnownErrorContract
 from itil_incident.testing._ordering_contract import OrderingContract
 
 __all__ = ["RepositoryContract"]
@@ -174,9 +175,10 @@ def _race(repository: Repository, incident_id: str, clock: FrozenClock, text: st
     return outcomes
 
 
-class RepositoryContract(OrderingContract):
+class RepositoryContract(OrderingContract, KnownErrorContract):
     """Tests every clause of the :class:`~itil_incident.Repository` contract, including
-    listing in each order and by pages (keyset cursors).
+    listing in each order and by pages (keyset cursors), and the optional
+    :class:`~itil_incident.ports.KnownErrorVersions` (skipped for a repository without it).
 
     Subclass it in a test module (name the subclass ``Test...`` so that pytest collects it)
     and implement :meth:`make_repository`. Records are built through a real

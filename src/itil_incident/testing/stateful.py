@@ -11,6 +11,12 @@ Parents, children and duplicates are modelled too: random ``set_parent`` and
 ``mark_duplicate`` commands build families, and a resolution (or closure) of a parent is
 predicted to resolve its open children when ``policies.cascade_resolution`` is on.
 
+Time-driven processing: with ``policies.auto_close_after`` (the default desk closes resolved
+incidents after a day), ``process_due`` runs between commands; the model predicts which
+resolved incidents it closes (resolved, or commented on by their caller, that long ago) and,
+with the cascade on, which children reopened or attached since their parent's resolution it
+resolves with them.
+
 Run it in a test module with ``TestDeskLifecycle = DeskStateMachine.TestCase``; subclass it and
 override :meth:`DeskStateMachine.make_desk` to run it over your own repository or notifier.
 """
@@ -18,7 +24,7 @@ override :meth:`DeskStateMachine.make_desk` to run it over your own repository o
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -40,7 +46,7 @@ from itil_incident.adapters.notifiers import RecordingNotifier
 from itil_incident.desk import ServiceDesk
 from itil_incident.domain.events import IncidentReopened
 from itil_incident.domain.incident import Incident
-from itil_incident.domain.values import Actor, CategoryPath
+from itil_incident.domain.values import SYSTEM, Actor, CategoryPath
 from itil_incident.errors import ItilIncidentError, ValidationError
 from itil_incident.policies.bundle import DeskPolicies
 from itil_incident.testing.strategies import (
@@ -277,6 +283,8 @@ def _opt_int(value: object) -> int | None:
 
 _MAX_INCIDENTS = 4
 _ELAPSED = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3))
+#: The default desk's ``auto_close_after``: about one step in three reaches it.
+_AUTO_CLOSE_AFTER = timedelta(days=1)
 
 
 _SETTINGS = settings(
@@ -302,6 +310,10 @@ class DeskStateMachine(RuleBasedStateMachine):
     Families: every incident's parent and children are those of the model; with
     ``cascade_resolution`` on, a closed parent has no open children; a duplicate is closed,
     listed by its original (never itself a duplicate), whose watchers include its caller.
+
+    ``process_due`` runs as a rule when the desk auto-closes resolved incidents
+    (``auto_close_after``, in wall time) and nothing else is time-driven (no SLA policy, no
+    hold reminders), so that the model can predict every event it records.
     """
 
     incidents = Bundle("incidents")
@@ -322,16 +334,20 @@ class DeskStateMachine(RuleBasedStateMachine):
         self.duplicate_of: dict[str, str] = {}
         self.duplicates_of: dict[str, tuple[str, ...]] = {}
         self.watchers_of: dict[str, tuple[str, ...]] = {}
+        # auto-close: since when each resolved incident has waited (subclasses that resolve
+        # incidents in rules of their own record it here, or the desk's status_since counts)
+        self.resolved_since: dict[str, datetime] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.TestCase.settings = _SETTINGS
 
     def make_desk(self) -> ServiceDesk:
-        """The desk under test; override it to test your own adapters. Default: in-memory."""
+        """The desk under test; override it to test your own adapters. Default: in-memory,
+        the default policies but for ``auto_close_after`` (a day)."""
         from itil_incident.testing import make_desk  # the package imports this module
 
-        return make_desk()
+        return make_desk(policies=DeskPolicies(auto_close_after=_AUTO_CLOSE_AFTER))
 
     # ----------------------------------------------------------------- rules
 
@@ -402,6 +418,10 @@ class DeskStateMachine(RuleBasedStateMachine):
         except ItilIncidentError as error:
             raise AssertionError(f"{command!r} was refused in {before.status!r}: {error}"
                                  ) from error
+        if expected.status == "resolved" and (
+                before.status != "resolved" or (command.name == "add_comment"
+                                                and actor.id == before.caller)):
+            self.resolved_since[incident_id] = self.clock.now()  # the auto-close wait starts
         self.expected[incident_id] = expected
         if command.name in ("resolve", "close") and self.desk.policies.cascade_resolution:
             self._cascade(incident_id)
@@ -481,6 +501,70 @@ class DeskStateMachine(RuleBasedStateMachine):
         command = data.draw(commands([name]), label="command")
         self.check_command(parent, command, actor, elapsed)
 
+    # ----------------------------------------------------------------- time-driven
+
+    def _auto_close_only(self) -> bool:
+        policies = self.desk.policies
+        return (policies.auto_close_after is not None and policies.auto_close_calendar is None
+                and policies.sla is None and policies.hold_reminder_every is None)
+
+    @precondition(lambda self: self._auto_close_only())
+    @rule(elapsed=_ELAPSED)
+    def process_due(self, elapsed: timedelta) -> None:
+        """Run the time-driven processing: the resolved incidents that have waited long
+        enough close, in id order, each resolving first its children open again (and theirs)
+        when the cascade is on."""
+        self.clock.advance(elapsed)
+        now = self.clock.now()
+        after = self.desk.policies.auto_close_after
+        assert after is not None
+        due = sorted(i for i, model in self.expected.items() if model.status == "resolved"
+                     and self._waiting_since(i) + after <= now)
+        reopened = [i for i in due if self._has_open_children(i)]
+        report = self.desk.process_due()
+        assert report.skipped == (), report.skipped
+        assert [e.incident_id for e in report.auto_closes] == due
+        assert all(e.actor == SYSTEM and e.at == now for e in report.auto_closes)
+        for incident_id in due:
+            self._count(incident_id)
+            self.expected[incident_id] = attrs.evolve(self.expected[incident_id],
+                                                      status="closed")
+            if self.desk.policies.cascade_resolution:
+                self._cascade(incident_id)
+        event(f"process_due closed {min(len(due), 2)}{'+' if len(due) > 2 else ''}")
+        if reopened:
+            event("process_due closed a parent with open children")
+
+    def _waiting_since(self, incident_id: str) -> datetime:
+        since = self.resolved_since.get(incident_id)
+        return self.desk.get_incident(incident_id).status_since if since is None else since
+
+    def _has_open_children(self, parent: str) -> bool:
+        return any(self.parent_of.get(c) == parent and self.expected[c].status in _OPEN
+                   for c in self.children_of.get(parent, ()))
+
+    @precondition(lambda self: self._auto_close_only()
+                  and bool(self._parents_with_open_children()))
+    @rule(data=st.data(), actor=actors(), elapsed=_ELAPSED)
+    def auto_close_a_parent_with_a_reopened_child(self, data: st.DataObject, actor: Actor,
+                                                  elapsed: timedelta) -> None:
+        """Resolve a parent with open children (unless it is resolved already), reopen one of
+        the children that resolved with it, then let ``process_due`` auto-close the parent:
+        with the cascade on, the child must be resolved again, as ``close`` does."""
+        parent = data.draw(st.sampled_from(self._parents_with_open_children()), label="parent")
+        if self.expected[parent].status != "resolved":
+            self.check_command(parent, data.draw(commands(["resolve"]), label="resolve"),
+                               actor, timedelta(0))
+        resolved = [c for c in self.children_of.get(parent, ())
+                    if self.parent_of.get(c) == parent and self.expected[c].status == "resolved"]
+        if resolved and self.expected[parent].status == "resolved":
+            child = data.draw(st.sampled_from(resolved), label="child")
+            self.check_command(child, data.draw(commands(["reopen"]), label="reopen"), actor,
+                               timedelta(0))
+        after = self.desk.policies.auto_close_after
+        assert after is not None
+        self.process_due(after + elapsed)
+
     def _open_incidents(self) -> list[str]:
         return [i for i, model in self.expected.items() if model.status in _OPEN]
 
@@ -536,6 +620,7 @@ class DeskStateMachine(RuleBasedStateMachine):
                     self.expected[child] = attrs.evolve(
                         self.expected[child], status="resolved", hold_reason=None,
                         events=self.expected[child].events + 1)
+                    self.resolved_since[child] = self.clock.now()
                     pending.append(child)
                     resolved += 1
         if resolved:

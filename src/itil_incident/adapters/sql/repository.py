@@ -617,6 +617,18 @@ class SqlRepository:
                                        {"record_id": _column_text(incident_id)}).scalar()
         return bool(found)
 
+    # known errors: the ids and versions of the open ones, read from two indexed columns
+    _KNOWN_ERROR_VERSIONS: Final = sa.select(
+        schema.problems.c.id, schema.problems.c.version).where(
+        schema.problems.c.known_error == sa.true(), schema.problems.c.is_open == sa.true())
+
+    def known_error_versions(self) -> dict[str, int]:
+        """The id and version of every open known error (the state rows with ``known_error``
+        and ``is_open``), read without a snapshot."""
+        with self._reading() as connection:
+            rows = connection.execute(self._KNOWN_ERROR_VERSIONS).all()
+        return {key: int(version) for key, version in rows}
+
 
 class _ConflictError(Exception):
     """A version check failed: roll back, then raise ConcurrencyError."""
