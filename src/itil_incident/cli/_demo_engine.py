@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, TypeVar
 
@@ -79,6 +79,9 @@ class MirroredRepository:
 
     def history_of(self, record_id: str) -> list[DomainEvent]:
         return self.mirror.history_of(record_id)
+
+    def known_error_versions(self) -> Mapping[str, int]:
+        return self.mirror.known_error_versions()
 
 
 class Simulation:
