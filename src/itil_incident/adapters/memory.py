@@ -25,6 +25,7 @@ class InMemoryRepository:
     def __init__(self) -> None:
         self._incidents: dict[str, Incident] = {}
         self._problems: dict[str, Problem] = {}
+        self._open: set[str] = set()  # the ids of the open incidents (is_incident_open)
         self._lock = threading.Lock()
 
     def get_incident(self, incident_id: str) -> Incident:
@@ -64,6 +65,11 @@ class InMemoryRepository:
                 if record.version != record.saved_version:
                     record.mark_saved()
                     self._store_for(record)[record.id] = record.clone()
+                    if isinstance(record, Incident):
+                        if record.is_open:
+                            self._open.add(record.id)
+                        else:
+                            self._open.discard(record.id)
 
     def _store_for(self, record: Incident | Problem) -> dict[str, Incident | Problem]:
         store: dict[str, Incident | Problem]
@@ -109,5 +115,4 @@ class InMemoryRepository:
     # monitoring alerts: a cheap check that needs no copy
     def is_incident_open(self, incident_id: str) -> bool:
         """Whether the incident exists and is neither resolved nor closed or cancelled."""
-        stored = self._incidents.get(incident_id) if type(incident_id) is str else None
-        return stored is not None and stored.is_open
+        return type(incident_id) is str and incident_id in self._open
