@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/alerts.py --alerts 100000 --keys 1000 --repeats 1
     .venv/bin/python benchmarks/alerts.py --json /tmp/alerts.json
     .venv/bin/python benchmarks/alerts.py --profile --alerts 200000
+    .venv/bin/python benchmarks/alerts.py --profile "desk batch" --alerts 200000
 
 The workload: every key gets ``alerts / keys`` alerts, interleaved (alert ``i`` is for key
 ``i % keys``), each with a small JSON payload (three fields) and its own instant (one second
@@ -15,27 +16,37 @@ event on the incident and a reprioritization), the following ones repeat it, and
 is a ``clear`` (the recovery resolves the incident). So almost every alert is a repeat that
 only updates its group; per key, three alerts write incident events.
 
-Variants, in one process, interleaved over ``--repeats`` rounds and reported as medians:
+Variants, in one process, interleaved over ``--repeats`` rounds and reported as medians (the
+inputs are built before any timing: plain tuples for the one-by-one variants, ``AlertInput``
+values for the batch):
 
 ``desk``
     ``ServiceDesk.ingest_alert`` over ``InMemoryRepository``, the default ``InMemoryAlertStore``,
     ``FrozenClock``, ``NullNotifier`` and the default policies (so each opening also runs the
     default categorizer and routing table). Every field of every alert is checked (the
-    payload too), flapping is tracked, and each opening, raise and recovery goes through the
-    incident entity and the repository.
+    payload too), flapping is tracked, the authorizer is asked, the incident is checked to be
+    still open, and each opening, raise and recovery goes through the incident entity and the
+    repository.
+``desk batch``
+    The same desk through ``ServiceDesk.ingest_alerts``, ``BATCH`` alerts a call: the same
+    checks and decisions for every alert.
 ``dict`` (the baseline)
     The same grouping by hand over a plain ``dict`` of keys: per key a list ``[incident
     number, count, first seen, last seen, highest rank, open]``; a new or recovered key opens
     an "incident" (a tuple appended to a list), a repeat bumps the count and the instants, a
     higher rank is recorded, a clear closes the group. No checks, no events, no flapping.
 ``checked`` (a reference)
-    ``dict`` plus the argument checks the desk makes on every alert (the fast path's field
-    checks, written out the same way, and the library's payload check): what checking alone
-    costs, beside the grouping.
+    ``dict`` plus the checks the desk makes on every alert, made as the desk makes them (names
+    remembered once checked, the library's payload check): what checking alone costs.
 
-Both variants must agree on what happened (incidents opened, alerts folded, severities raised,
-incidents resolved); the script checks it before printing anything. Performance is never
-asserted: the figures are printed (and written as JSON with ``--json``).
+One more reference, ``changes``: only the alerts that change an incident (per key the opening,
+the severity raise and the recovery) through ``ingest_alerts``, timed alone and reported per
+alert of the whole workload: what the promised entity and repository path alone costs.
+
+All variants must agree on what happened (incidents opened, alerts folded, severities raised,
+incidents resolved), and ``ingest_alert`` and ``ingest_alerts`` must give the same outcome for
+every alert; the script checks it before printing anything. Performance is never asserted: the
+figures are printed (and written as JSON with ``--json``).
 """
 
 from __future__ import annotations
@@ -54,7 +65,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import itil_incident
 from itil_incident import (
@@ -84,7 +95,16 @@ CLOCKS = ("wall", "cpu")
 Tally = tuple[int, int, int, int]
 
 
-def workload(alerts: int, keys: int) -> list[AlertInput]:
+class Workload(NamedTuple):
+    """The alerts in arrival order, twice: as plain tuples ``(source, key, severity, summary,
+    payload, at)`` for the one-by-one variants, and as ``AlertInput`` values for
+    ``ingest_alerts``. Both are built before any timing, as any host builds its inputs."""
+
+    raw: list[tuple[str, str, str, str, dict[str, Any], datetime]]
+    inputs: list[AlertInput]
+
+
+def workload(alerts: int, keys: int) -> Workload:
     """The alerts, in arrival order (see the module docstring)."""
     per_key = alerts // keys
     if per_key < 3:
@@ -93,34 +113,36 @@ def workload(alerts: int, keys: int) -> list[AlertInput]:
     summaries = [f"CPU saturated on host-{k:05d}" for k in range(keys)]
     payloads = [{"host": f"host-{k:05d}", "metric": "cpu", "value": 97.5} for k in range(keys)]
     middle = per_key // 2
-    result: list[AlertInput] = []
+    raw = []
     for round_ in range(per_key):
         at = T0 + timedelta(seconds=round_)
         severity = ("warning" if round_ < middle else
                     "clear" if round_ == per_key - 1 else "critical")
         for k in range(keys):
-            result.append(AlertInput(SOURCE, names[k], severity, summaries[k],
-                                     payload=payloads[k], at=at))
-    return result
+            raw.append((SOURCE, names[k], severity, summaries[k], payloads[k], at))
+    inputs = [AlertInput(source, key, severity, summary, payload=payload, at=at)
+              for source, key, severity, summary, payload, at in raw]
+    return Workload(raw, inputs)
 
 
-def run_desk(alerts: list[AlertInput]) -> Tally:
+def run_desk(alerts: Workload) -> Tally:
     """Every alert through ``ServiceDesk.ingest_alert``."""
     desk = ServiceDesk(InMemoryRepository(), clock=FrozenClock(T0 + timedelta(days=1)),
                        notifier=NullNotifier())
     ingest = desk.ingest_alert
-    for source, key, severity, summary, _service, _item, payload, at in alerts:
+    for source, key, severity, summary, payload, at in alerts.raw:
         ingest(source, key, severity, summary, payload=payload, at=at)
     return tally(desk)
 
 
-def run_desk_batch(alerts: list[AlertInput]) -> Tally:
+def run_desk_batch(alerts: Workload) -> Tally:
     """The alerts through ``ServiceDesk.ingest_alerts``, in batches of ``BATCH``."""
     desk = ServiceDesk(InMemoryRepository(), clock=FrozenClock(T0 + timedelta(days=1)),
                        notifier=NullNotifier())
     ingest = desk.ingest_alerts
-    for start in range(0, len(alerts), BATCH):
-        ingest(alerts[start:start + BATCH])
+    inputs = alerts.inputs
+    for start in range(0, len(inputs), BATCH):
+        ingest(inputs[start:start + BATCH])
     return tally(desk)
 
 
@@ -135,13 +157,13 @@ def tally(desk: ServiceDesk) -> Tally:
 _RANK = {"clear": 0, "info": 1, "warning": 2, "minor": 3, "major": 4, "critical": 5}
 
 
-def run_dict(alerts: list[AlertInput]) -> Tally:
+def run_dict(alerts: Workload) -> Tally:
     """The same grouping over a plain dict of keys (the baseline)."""
     groups: dict[str, list[Any]] = {}
     incidents: list[tuple[str, str, str, datetime | None]] = []
     rank = _RANK
     folded = raised = resolved = 0
-    for source, key, severity, summary, _service, _item, _payload, at in alerts:
+    for source, key, severity, summary, _payload, at in alerts.raw:
         level = rank[severity]
         group = groups.get(key)
         if level == 0:
@@ -167,7 +189,7 @@ def run_dict(alerts: list[AlertInput]) -> Tally:
     return len(incidents), folded, raised, resolved
 
 
-def run_checked(alerts: list[AlertInput]) -> Tally:
+def run_checked(alerts: Workload) -> Tally:
     """``dict`` plus the checks the desk makes on every alert, made as the desk makes them (a
     reference, not the baseline): a name or summary that passed the library's check before is
     remembered, anything else goes through the check; the payload through the library's."""
@@ -178,12 +200,11 @@ def run_checked(alerts: list[AlertInput]) -> Tally:
     rank = _RANK
     limit = 16_384
     folded = raised = resolved = 0
-    for source, key, severity, summary, service, item, payload, at in alerts:
+    for source, key, severity, summary, payload, at in alerts.raw:
         level = rank.get(severity) if type(severity) is str else None
         if level is None or not (
                 type(source) is str and source in names and type(key) is str and key in names
                 and type(summary) is str and summary in summaries
-                and service is None and item is None
                 and type(at) is datetime and at.tzinfo is UTC):
             names.add(source_of(source))
             names.add(key_of(key))
@@ -216,14 +237,15 @@ def run_checked(alerts: list[AlertInput]) -> Tally:
     return len(incidents), folded, raised, resolved
 
 
-def changes(alerts: list[AlertInput], keys: int) -> list[AlertInput]:
+def changes(alerts: Workload, keys: int) -> Workload:
     """The alerts that change an incident: per key the first, the middle and the last."""
-    per_key = len(alerts) // keys
+    per_key = len(alerts.raw) // keys
     rounds = {0, per_key // 2, per_key - 1}
-    return [alert for index, alert in enumerate(alerts) if index // keys in rounds]
+    chosen = [index for index in range(len(alerts.raw)) if index // keys in rounds]
+    return Workload([alerts.raw[i] for i in chosen], [alerts.inputs[i] for i in chosen])
 
 
-VARIANTS: dict[str, Callable[[list[AlertInput]], Tally]] = {
+VARIANTS: dict[str, Callable[[Workload], Tally]] = {
     "desk": run_desk, "desk batch": run_desk_batch, "dict": run_dict, "checked": run_checked}
 
 
@@ -241,22 +263,23 @@ def timed(function: Callable[[], Tally], no_gc: bool) -> tuple[Tally, float, flo
     return tally, wall, cpu
 
 
-def profile(alerts: list[AlertInput], variant: str) -> None:
+def profile(alerts: Workload, variant: str) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(VARIANTS[variant], alerts)
     pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
-def check_outcomes(alerts: list[AlertInput]) -> None:
+def check_outcomes(alerts: Workload) -> None:
     """Both desk variants say the same of every alert (the timed runs compare tallies)."""
     single = ServiceDesk(InMemoryRepository(), clock=FrozenClock(T0 + timedelta(days=1)),
                          notifier=NullNotifier())
     one_by_one = [single.ingest_alert(source, key, severity, summary, payload=payload, at=at)
-                  for source, key, severity, summary, _service, _item, payload, at in alerts]
+                  for source, key, severity, summary, payload, at in alerts.raw]
     batched = ServiceDesk(InMemoryRepository(), clock=FrozenClock(T0 + timedelta(days=1)),
                           notifier=NullNotifier())
-    in_batches = [outcome for start in range(0, len(alerts), BATCH)
-                  for outcome in batched.ingest_alerts(alerts[start:start + BATCH])]
+    inputs = alerts.inputs
+    in_batches = [outcome for start in range(0, len(inputs), BATCH)
+                  for outcome in batched.ingest_alerts(inputs[start:start + BATCH])]
     if in_batches != one_by_one:
         raise SystemExit("ingest_alerts and ingest_alert disagree on some alert's outcome")
 
@@ -306,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise SystemExit(f"{name} did something else: {tally} != {wanted}")
             seconds[name]["wall"].append(wall)
             seconds[name]["cpu"].append(cpu)
-    n = len(alerts)
+    n = len(alerts.raw)
     medians = {name: {clock: statistics.median(values) for clock, values in clocks.items()}
                for name, clocks in seconds.items()}
     ratios = {name: {clock: medians[name][clock] / medians["dict"][clock] for clock in CLOCKS}
@@ -324,12 +347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         wall, cpu = medians[name]["wall"], medians[name]["cpu"]
         print(f"{name:11} {wall:8.3f} {cpu:8.3f} {cpu / n * 1e6:9.2f} {n / cpu:11,.0f} "
               f"{ratios[name]['cpu']:9.2f}x {ratios[name]['wall']:10.2f}x")
-    print(f"target: 5x dict. 'changes' is the {len(changing):,} alerts that change an "
+    print(f"target: 5x dict. 'changes' is the {len(changing.raw):,} alerts that change an "
           "incident, alone (through ingest_alerts), per alert of the whole workload.")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "alerts": n, "keys": args.keys, "repeats": args.repeats, "no_gc": args.no_gc,
-            "batch": BATCH, "changes": len(changing),
+            "batch": BATCH, "changes": len(changing.raw),
             "outcomes": {"opened": opened, "folded": folded, "raised": raised,
                          "resolved": resolved},
             "seconds": seconds, "medians": medians, "ratios": ratios,
