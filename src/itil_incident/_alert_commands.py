@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from itil_incident._alert_decisions import AlertDecisions
 from itil_incident.alerts._store import AlertGroup, AlertStatistics
@@ -49,7 +49,7 @@ class AlertCommands(AlertDecisions):
     """Monitoring alerts: deduplicate by key into incidents, recover, hold flapping keys."""
 
     _alert_lock: threading.Lock
-    #: the shared outcome of a repeat, per key (see ``_ingest_each``)
+    #: the shared outcome of a repeat, per key (see ``ingest_alert``)
     _fold_outcomes: dict[str, AlertOutcome]
     #: strings that passed the checks of a name (source, key, service, configuration item:
     #: at most 200 characters) or of a summary (see ``_fields``)
@@ -87,8 +87,8 @@ class AlertCommands(AlertDecisions):
         :class:`~itil_incident.AlertRejectedError` (a ValidationError with a ``reason``) and is
         counted in :meth:`alert_statistics`. Many alerts at once: :meth:`ingest_alerts`.
         """
-        # The same steps as a batch of one (``_ingest_each``), written out for one alert: a
-        # call then costs no batch set-up. Tests check that both give the same outcomes.
+        # The same steps as in a batch (``_ingest_batch``), written out for one alert: a call
+        # then costs no batch set-up. Tests check that both give the same outcomes.
         policy = self.policies.alerts
         level = _SEVERITIES.get(severity) if type(severity) is str else None
         names = self._alert_names
@@ -167,12 +167,11 @@ class AlertCommands(AlertDecisions):
                 if not isinstance(alert, AlertInput):
                     raise ValidationError(f"alerts[{index}] is a {type(alert).__name__}, not "
                                           "an AlertInput", field="alerts")
-        return self._ingest_each(batch, refusals="report")
+        return self._ingest_batch(batch)
 
-    def _ingest_each(self, batch: Iterable[tuple[Any, ...]],
-                     refusals: Literal["raise", "report"]) -> list[AlertOutcome]:
-        """The alerts of ``batch`` (tuples of ``ingest_alert``'s arguments), one after the
-        other, under the desk's alert lock; a refusal is counted, then raised or reported."""
+    def _ingest_batch(self, batch: list[Any]) -> list[AlertOutcome]:
+        """The alerts of ``batch`` (``AlertInput`` values), one after the other, under the
+        desk's alert lock: the steps of ``ingest_alert``, with the look-ups made once."""
         policy = self.policies.alerts
         limit, window, actor = policy.max_payload_bytes, policy.grouping_window, policy.actor
         store = self.alert_store
@@ -208,8 +207,6 @@ class AlertCommands(AlertDecisions):
                         body = None if payload is None else payload_size(payload, limit)
                     except AlertRejectedError as refused:
                         count_refusal(refused.reason)
-                        if refusals == "raise":
-                            raise
                         append(AlertOutcome(_REFUSED, key if type(key) is str else "", None,
                                             str(refused), refused.reason))
                         continue
@@ -237,9 +234,8 @@ class AlertCommands(AlertDecisions):
                     append(self._ingest(policy, source, key, level, summary, service, item,
                                         body, when))
             except BaseException as error:
-                if refusals == "report":
-                    error.add_note(f"ingest_alerts: the batch stopped at alerts[{len(outcomes)}]"
-                                   f"; the {len(outcomes)} alert(s) before it were ingested")
+                error.add_note(f"ingest_alerts: the batch stopped at alerts[{len(outcomes)}]; "
+                               f"the {len(outcomes)} alert(s) before it were ingested")
                 raise
         return outcomes
 

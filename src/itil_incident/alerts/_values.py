@@ -83,7 +83,7 @@ class AlertOutcome:
 
     A refused alert (reported by :meth:`~itil_incident.ServiceDesk.ingest_alerts`) has the
     error's message as ``reason``, its :class:`AlertRefusal` as ``refusal``, no incident, and
-    the key as it was given ("" when it was not a string)."""
+    the key as it was given ("" when it was not a plain ``str``)."""
 
     kind: AlertOutcomeKind
     dedup_key: str
