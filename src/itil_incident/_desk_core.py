@@ -106,6 +106,8 @@ class DeskCore:
         self._alert_lock = threading.Lock()
         self._fold_outcomes: dict[str, Any] = {}
         self._open_reader: Any = None
+        self._alert_names: set[str] = set()
+        self._alert_summaries: set[str] = set()
 
     def with_retry(self, retry: RetryPolicy | None) -> Self:
         """This desk with another retry policy (None: no retry), on the same ports; this one

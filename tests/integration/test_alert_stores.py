@@ -15,6 +15,8 @@ import sqlalchemy as sa
 
 from itil_incident import (
     AlertGroup,
+    AlertInput,
+    AlertOutcome,
     AlertOutcomeKind,
     AlertRefusal,
     AlertRejectedError,
@@ -261,3 +263,61 @@ def test_a_desk_on_sql_storage_deduplicates_recovers_and_counts(sql_storage: Sto
     assert again.incident_id is not None
     assert repository.is_incident_open(again.incident_id) is True
     assert repository.is_incident_open("INC9999999") is False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_sql_storage(request: pytest.FixtureRequest) -> MakeStorage:
+    make: MakeStorage = request.getfixturevalue(
+        "postgres_storage" if request.param == "postgresql" else "sqlite_storage")
+    return make
+
+
+def test_a_batch_on_sql_storage_ends_as_its_alerts_one_by_one(
+        make_sql_storage: MakeStorage) -> None:
+    desks = []
+    for repository, store in (make_sql_storage(), make_sql_storage()):
+        assert repository is not None
+        desks.append(ServiceDesk(repository, clock=FrozenClock(T0 + timedelta(hours=1)),
+                                 notifier=NullNotifier(), alert_store=store))
+    single, batched = desks
+
+    def at(minutes: int) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    alerts = [
+        AlertInput("nagios", "db-1/cpu", "warning", "CPU high on db-1", payload={"cpu": 97.5},
+                   at=at(0)),
+        AlertInput("nagios", "db-1/cpu", "warning", "CPU high on db-1", at=at(1)),
+        AlertInput("nagios", "web-1/disk", "major", "Disk full on web-1", service="Email",
+                   at=at(1)),
+        AlertInput("nagios", "", "critical", "No key", at=at(2)),
+        AlertInput("nagios", "db-1/cpu", "critical", "CPU high on db-1", at=at(2)),
+        AlertInput("nagios", "db-1/cpu", "warning", "CPU high on db-1", at=at(3)),
+        AlertInput("nagios", "web-1/disk", "major", "Disk full", payload={"x": "y" * 20_000},
+                   at=at(3)),
+        AlertInput("nagios", "db-1/cpu", "clear", "CPU normal on db-1", at=at(4)),
+        AlertInput("nagios", "db-1/cpu", "clear", "CPU normal on db-1", at=at(5)),
+        AlertInput("nagios", "db-1/cpu", "minor", "CPU high on db-1", at=at(6)),
+    ]
+    expected = []
+    for alert in alerts:
+        try:
+            expected.append(single.ingest_alert(
+                alert.source, alert.dedup_key, alert.severity, alert.summary,
+                service=alert.service, payload=alert.payload, at=alert.at))
+        except AlertRejectedError as refused:
+            expected.append(AlertOutcome(AlertOutcomeKind.REFUSED, alert.dedup_key, None,
+                                         str(refused), refused.reason))
+    outcomes = batched.ingest_alerts(alerts[:5]) + batched.ingest_alerts(alerts[5:])
+    assert outcomes == expected
+    assert [o.kind for o in outcomes] == [
+        AlertOutcomeKind.OPENED, AlertOutcomeKind.FOLDED, AlertOutcomeKind.OPENED,
+        AlertOutcomeKind.REFUSED, AlertOutcomeKind.FOLDED, AlertOutcomeKind.FOLDED,
+        AlertOutcomeKind.REFUSED, AlertOutcomeKind.RESOLVED, AlertOutcomeKind.CLEARED,
+        AlertOutcomeKind.OPENED]
+    for desk in desks:
+        assert desk.alert_statistics() == single.alert_statistics()
+        assert [vars_of(g) for g in desk.alert_groups()] == [
+            vars_of(g) for g in single.alert_groups()]
+        assert [(i.snapshot(), desk.timeline(i.id)) for i in desk.list_incidents()] == [
+            (i.snapshot(), single.timeline(i.id)) for i in single.list_incidents()]

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import MultipleResults, invariant, multiple, rule
 
 from itil_incident import (
+    AlertInput,
     AlertOutcomeKind,
     AlertPolicy,
     AlertRefusal,
@@ -50,6 +51,12 @@ BAD_ALERTS: tuple[tuple[dict[str, Any], AlertRefusal], ...] = (
     ({"summary": "  "}, AlertRefusal.MISSING_SUMMARY),
     ({"at": datetime(2026, 1, 5, 9)}, AlertRefusal.INVALID_TIME),
 )
+
+#: Batches: good alerts of distinct keys and bad alerts, in any order.
+BATCHES = st.tuples(
+    st.lists(st.tuples(st.sampled_from(KEYS), SEVERITIES), unique_by=lambda alert: alert[0]),
+    st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(BAD_ALERTS)), max_size=3),
+).flatmap(lambda parts: st.permutations([*parts[0], *parts[1]]))
 
 
 @attrs.define
@@ -106,6 +113,39 @@ class AlertLifecycleMachine(DeskStateMachine):
         model.outcomes[expected] += 1
         return self._follow(model, AlertSeverity(severity), outcome.incident_id, expected,
                             previous)
+
+    @rule(target=DeskStateMachine.incidents, elapsed=SOON, batch=BATCHES)
+    def ingest_a_batch(self, elapsed: timedelta,
+                       batch: list[tuple[str, str | tuple[dict[str, Any], AlertRefusal]]]
+                       ) -> MultipleResults[str]:
+        """Several alerts, good and bad, in one ``ingest_alerts`` call (at one instant). At
+        most one good alert a key, so that the model can follow each incident it changes (the
+        property tests compare longer batches with the same alerts one by one)."""
+        now = self.clock.advance(elapsed)
+        alerts = []
+        for key, what in batch:
+            fields = what[0] if isinstance(what, tuple) else {"severity": what}
+            alerts.append(AlertInput(**{"source": "monitor", "dedup_key": key,
+                                        "severity": "critical", "summary": f"{key} is alerting",
+                                        "at": now, **fields}))
+        outcomes = self.desk.ingest_alerts(alerts)
+        assert len(outcomes) == len(batch)
+        opened: list[str] = []
+        for (key, what), outcome in zip(batch, outcomes, strict=True):
+            self.ingested += 1
+            if isinstance(what, tuple):
+                assert outcome.kind is AlertOutcomeKind.REFUSED, outcome
+                assert outcome.refusal is what[1], (outcome, what)
+                self.refused[what[1]] += 1
+                continue
+            model = self.keys.setdefault(key, KeyModel())
+            expected, previous = self._predict(model, AlertSeverity(what), now)
+            event(f"batched alert: {expected.value}")
+            assert outcome.kind is expected, (outcome, expected)
+            model.outcomes[expected] += 1
+            opened += self._follow(model, AlertSeverity(what), outcome.incident_id, expected,
+                                   previous)
+        return multiple(*opened)
 
     @rule(bad=st.sampled_from(BAD_ALERTS), key=st.sampled_from(KEYS))
     def ingest_a_bad_alert(self, bad: tuple[dict[str, Any], AlertRefusal], key: str) -> None:

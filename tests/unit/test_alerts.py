@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from itil_incident import (
@@ -42,6 +44,7 @@ from itil_incident import (
     ServiceDesk,
     ValidationError,
 )
+from itil_incident.alerts._values import payload_size
 from itil_incident.testing import make_desk
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -147,6 +150,78 @@ def test_a_payload_is_accepted_exactly_when_its_compact_json_fits_the_limit(
         assert exact <= limit
         assert outcome.payload_bytes == exact
         assert outcome.payload == json.loads(json.dumps(payload))
+
+
+class Text(str):
+    """Text, but not a str: a payload holds plain JSON values only."""
+
+    __slots__ = ()
+
+
+class Count(int):
+    """A number, but not an int."""
+
+
+SURROGATES = st.sampled_from(["\ud800", "cpu\udfff"])
+
+
+def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]
+           ) -> st.SearchStrategy[Any]:
+    """``good`` nine times in ten, else ``bad``: a flat payload is often good throughout."""
+    return st.integers(min_value=0, max_value=9).flatmap(lambda n: bad if n == 0 else good)
+
+
+FLAT_KEYS = mostly(st.text(max_size=12),
+                   st.builds(Text, st.text(max_size=4)) | st.integers() | SURROGATES)
+FLAT_VALUES = mostly(
+    st.none() | st.booleans() | st.integers(min_value=-(10**25), max_value=10**25)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+    | st.text(st.characters(codec="ascii"), max_size=40)
+    | st.sampled_from([-2.2250738585072014e-308, 1.2345678901234567e-300,
+                       -(10**20) + 1, 10**20]),  # the longest numbers
+    st.sampled_from([math.nan, math.inf, -math.inf]) | SURROGATES
+    | st.builds(Text, st.text(max_size=4))
+    | st.builds(Count, st.integers()) | st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=500, deadline=None)
+@given(payload=st.dictionaries(FLAT_KEYS, FLAT_VALUES, max_size=6), near=st.booleans(),
+       slack=st.integers(min_value=-25, max_value=25))
+@example(payload={"": 1.2345678901234567e-300}, near=True, slack=-1)  # 24 bytes a float
+@example(payload={"": -(10**20) + 1}, near=True, slack=-1)  # 21 characters an int
+@example(payload={"": 10**25}, near=True, slack=-1)  # a longer one: the full walk
+@example(payload={"a": math.nan}, near=False, slack=0)
+@example(payload={"a": "\ud800"}, near=False, slack=0)
+@example(payload={"\udfff": 1}, near=False, slack=0)
+@example(payload={"a": Count(1)}, near=False, slack=0)
+@example(payload={"a": Text("x")}, near=False, slack=0)
+@example(payload={Text("k"): 1}, near=False, slack=0)
+def test_a_flat_payload_is_judged_as_by_the_full_walk(payload: dict[Any, Any], near: bool,
+                                                      slack: int) -> None:
+    limit = 16_384  # the default: the types decide
+    if near:  # about the payload's size, when it has one: the size decides
+        try:
+            limit = max(1, len(json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                          separators=(",", ":")).encode()) + slack)
+        except (TypeError, ValueError):
+            limit = 50 + slack
+    # A mapping that is not a dict skips the one-pass check of flat dicts: the full walk.
+    expected = size_or_refusal(MappingProxyType(payload), limit)
+    found = size_or_refusal(payload, limit)
+    assert found == expected
+    if not isinstance(found, tuple):
+        assert found == len(json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                       separators=(",", ":")).encode())
+        assert found <= limit
+
+
+def size_or_refusal(payload: Mapping[Any, Any], limit: int) -> int | tuple[str, str]:
+    try:
+        checked = payload_size(payload, limit)
+    except AlertRejectedError as refused:
+        return refused.reason.value, str(refused)
+    return len(json.dumps(checked, ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":")).encode())
 
 
 def checked_or_refused(payload: dict[str, Any], limit: int) -> Alert | AlertRejectedError:

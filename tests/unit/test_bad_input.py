@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from itil_incident import (
     SYSTEM,
     Actor,
+    AlertInput,
     BusinessCalendar,
     CategoryPath,
     Channel,
@@ -748,6 +749,9 @@ OVERRIDES: dict[str, dict[str, object]] = {
                      "summary": "CPU high on vpn-gw-1", "service": "VPN",
                      "configuration_item": "vpn-gw-1", "payload": {"cpu": 99.5},
                      "at": T0 - timedelta(minutes=1)},
+    "ingest_alerts": {"alerts": [AlertInput("nagios", "vpn-gw-1/cpu", "critical",
+                                            "CPU high on vpn-gw-1", payload={"cpu": 99.5},
+                                            at=T0 - timedelta(minutes=1))]},
     "alert_group": {"dedup_key": "vpn-gw-1/cpu"},
     "alert_groups": {"flapping": False},
 }

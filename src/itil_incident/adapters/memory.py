@@ -25,6 +25,7 @@ class InMemoryRepository:
     def __init__(self) -> None:
         self._incidents: dict[str, Incident] = {}
         self._problems: dict[str, Problem] = {}
+        self._open: set[str] = set()  # the ids of the open incidents (is_incident_open)
         self._lock = threading.Lock()
         # known errors: the id and version of each open one, kept up to date by commit
         self._open_known_errors: dict[str, int] = {}
@@ -71,6 +72,10 @@ class InMemoryRepository:
                             self._open_known_errors[record.id] = record.version
                         else:
                             self._open_known_errors.pop(record.id, None)
+                    elif record.is_open:
+                        self._open.add(record.id)
+                    else:
+                        self._open.discard(record.id)
 
     def _store_for(self, record: Incident | Problem) -> dict[str, Incident | Problem]:
         store: dict[str, Incident | Problem]
@@ -116,8 +121,7 @@ class InMemoryRepository:
     # monitoring alerts: a cheap check that needs no copy
     def is_incident_open(self, incident_id: str) -> bool:
         """Whether the incident exists and is neither resolved nor closed or cancelled."""
-        stored = self._incidents.get(incident_id) if type(incident_id) is str else None
-        return stored is not None and stored.is_open
+        return type(incident_id) is str and incident_id in self._open
 
     # known errors: what the desk matches new incidents against, without copying problems
     def known_error_versions(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ from itil_incident.alerts._store import (
 )
 from itil_incident.alerts._values import (
     Alert,
+    AlertInput,
     AlertOutcome,
     AlertOutcomeKind,
     AlertRefusal,
@@ -26,6 +27,7 @@ __all__ = [
     "MONITORING",
     "Alert",
     "AlertGroup",
+    "AlertInput",
     "AlertOutcome",
     "AlertOutcomeKind",
     "AlertPolicy",

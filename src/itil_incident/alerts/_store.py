@@ -209,7 +209,9 @@ class InMemoryAlertStore:
 
     def record_fold(self, dedup_key: str, version: int, at: datetime) -> bool:
         """One more alert folded into the group, if it is stored at ``version``."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not ``with``: this is the hot path, and ``with`` costs more here
+        try:
             group = self._groups.get(dedup_key)
             if group is None or group.version != version:
                 return False
@@ -222,6 +224,8 @@ class InMemoryAlertStore:
             if first is None or at < first:
                 group.first_seen = at
             return True
+        finally:
+            lock.release()
 
     def discard_group(self, dedup_key: str, version: int) -> None:
         """Remove the group if it is stored at ``version``."""
