@@ -22,7 +22,8 @@ Commands: ``init``; ``log``, ``list``, ``show``; ``assign``, ``start``, ``hold``
 ``problem open|show|list|investigate|root-cause|workaround|known-error|resolve|close|
 change-link|change-unlink|recurring``; ``major propose|accept|reject|role|release|update|
 review|action-add|action-done|timeline|list``; ``alert ingest|list|stats``; ``sla``; ``tick``;
-``workflow show``; ``export``, ``import``; ``demo``; ``config show|check``; ``report``.
+``workflow show``; ``export``, ``import``; ``import-log`` (replays a real event log:
+ServiceNow, Volvo IT, help desk); ``demo``; ``config show|check``; ``report``.
 Read commands take ``--json`` (instants in ISO 8601 UTC).
 
 Exit codes:
@@ -50,6 +51,7 @@ from itil_incident.cli._config_commands import config_group
 from itil_incident.cli._demo_command import demo_command
 from itil_incident.cli._exit import ExitCode
 from itil_incident.cli._family import COMMANDS as _FAMILY_COMMANDS
+from itil_incident.cli._import import import_log_command
 from itil_incident.cli._incidents import COMMANDS as _INCIDENT_COMMANDS
 from itil_incident.cli._major import major_group
 from itil_incident.cli._operations import COMMANDS as _DESK_COMMANDS
@@ -61,8 +63,9 @@ __all__ = ["ExitCode", "app", "main"]
 for _command in (*_INCIDENT_COMMANDS, problem_group, *_DESK_COMMANDS, demo_command,
                  config_group):
     app.add_command(_command)
-# Reports.
+# Reports; real event logs replayed into the desk.
 app.add_command(report_command)
+app.add_command(import_log_command)
 # Major incidents, monitoring alerts, duplicates / parents / known errors.
 for _command in (major_group, alert_group, *_FAMILY_COMMANDS):
     app.add_command(_command)
