@@ -14,10 +14,12 @@ import io
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 import zipfile
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
@@ -300,6 +302,19 @@ def test_incidents_are_stored_in_batches_of_the_given_size(desk: Desk, tmp_path:
                               "servicenow", "--batch-size", "3")
     assert (summary["stored"], summary["batches"], summary["batch_size"]) == (7, 3, 3)
     assert len(stored(desk)) == 7
+
+
+def test_imported_events_are_history_not_news_and_enter_no_outbox(
+        desk: Desk, tmp_path: Path) -> None:
+    desk.ok("import-log", str(servicenow_cases(tmp_path, 3)), "--format", "servicenow")
+    with closing(sqlite3.connect(desk.database)) as connection:
+        events = connection.execute("SELECT count(*) FROM itil_incident_events").fetchone()[0]
+        messages = connection.execute("SELECT count(*) FROM itil_outbox").fetchone()[0]
+    assert (events, messages) == (sum(map(len, histories(desk).values())), 0)
+    desk.ok("log", "Printer jammed")  # what happens at the desk is news again
+    with closing(sqlite3.connect(desk.database)) as connection:
+        names = [name for (name,) in connection.execute("SELECT event_name FROM itil_outbox")]
+    assert names == ["incident.logged"]
 
 
 def test_importing_the_same_file_again_skips_every_incident_and_duplicates_none(

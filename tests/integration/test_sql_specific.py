@@ -42,6 +42,7 @@ from itil_incident import (
     ProblemQuery,
     ServiceDesk,
     TransitionDef,
+    ValidationError,
     Workflow,
     default_incident_workflow,
     default_problem_workflow,
@@ -235,6 +236,29 @@ def test_a_postgres_read_of_one_statement_runs_in_autocommit_and_leaves_the_pool
         assert connection.get_isolation_level() == "READ COMMITTED"
 
 
+def test_a_hosts_own_transactions_on_the_repositorys_sqlite_engine_stay_atomic(
+        make_sqlite: MakeRepository) -> None:
+    # The repository starts its own transactions itself: the engine's other users keep
+    # the driver's transaction handling, so a host's failed transaction leaves nothing.
+    repository = make_sqlite()
+    desk, _clock = desk_on(repository)
+    desk.log_incident(actor=ALICE, title="VPN drops")
+    with repository.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE host_notes (id INTEGER PRIMARY KEY, text TEXT)")
+
+    def failing_host_transaction() -> None:
+        with repository.engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO host_notes (text) VALUES ('first')")
+            connection.exec_driver_sql("INSERT INTO host_notes (text) VALUES ('second')")
+            raise RuntimeError("the host's own failure")
+
+    with pytest.raises(RuntimeError):
+        failing_host_transaction()
+    with repository.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM host_notes").scalar() == 0
+    assert [i.title for i in repository.list_incidents(IncidentQuery())] == ["VPN drops"]
+
+
 def hold_write_lock(path: str) -> sqlite3.Connection:
     """Another process's writer: a raw sqlite3 connection inside BEGIN IMMEDIATE."""
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -371,6 +395,35 @@ def test_two_writers_of_the_same_new_id_one_wins_the_other_gets_a_concurrency_er
 
 
 # ----------------------------------------------------------------- outbox
+
+
+def test_a_commit_that_does_not_publish_stores_events_but_no_outbox_message(
+        make: MakeRepository) -> None:
+    repository = make()
+    incident = Incident.log(incident_id="INC0000001", workflow=default_incident_workflow(),
+                            matrix=PriorityMatrix.servicenow(), actor=ALICE, at=START,
+                            title="Imported from an old desk")
+    incident.start_work(actor=ALICE, at=START)
+    repository.commit([incident], publish=False)
+    assert len(rows(repository, "itil_incident_events")) == 2
+    assert rows(repository, "itil_outbox") == []
+    stored = repository.get_incident("INC0000001")
+    stored.add_note("Looked again.", actor=ALICE, at=START)
+    repository.commit([stored])  # published: only its own new event
+    assert [row["version"] for row in rows(repository, "itil_outbox")] == [3]
+
+
+def test_publish_must_be_a_flag_and_a_refused_commit_stores_nothing(
+        make: MakeRepository) -> None:
+    repository = make()
+    incident = Incident.log(incident_id="INC0000001", workflow=default_incident_workflow(),
+                            matrix=PriorityMatrix.servicenow(), actor=ALICE, at=START,
+                            title="VPN drops")
+    with pytest.raises(ValidationError, match="publish"):
+        repository.commit([incident], publish=0)  # type: ignore[arg-type]  # the check under test
+    assert rows(repository, "itil_incidents") == []
+    assert incident.saved_version == 0
+
 
 
 def test_every_committed_event_gets_an_outbox_message_in_order(make: MakeRepository) -> None:

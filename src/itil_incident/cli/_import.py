@@ -160,7 +160,7 @@ def _store(repository: SqlRepository, incidents: Sequence[Incident], batch: int,
             new = [incident for incident in chunk if incident.id not in present]
             progress.present += [incident.id for incident in chunk if incident.id in present]
             if new and not dry_run:
-                repository.commit(new)
+                repository.commit(new, publish=False)  # history, not news
                 progress.batches += 1
             progress.stored += len(new)
             if bar is not None:

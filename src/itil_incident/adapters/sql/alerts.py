@@ -26,10 +26,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from itil_incident.adapters.sql.repository import (
-    _WRITE,
     SqlRepository,
     _aware,
     _configure_sqlite,
+    _start,
     _storage_error,
 )
 from itil_incident.adapters.sql.schema import metadata
@@ -241,6 +241,7 @@ class SqlAlertStore:
     def _reading(self) -> Iterator[Connection]:
         try:
             with self._engine.connect() as connection:
+                _start(connection, write=False)
                 yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("alert store read", exc) from exc
@@ -248,12 +249,11 @@ class SqlAlertStore:
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as connection:
-                connection = connection.execution_options(**{_WRITE: True})
-                with connection.begin():
-                    if self._lock_timeout is not None:
-                        connection.exec_driver_sql(self._lock_timeout)
-                    yield connection
+            with self._engine.connect() as connection, connection.begin():
+                _start(connection, write=True)
+                if self._lock_timeout is not None:
+                    connection.exec_driver_sql(self._lock_timeout)
+                yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("alert store write", exc) from exc
 

@@ -41,9 +41,9 @@ from sqlalchemy.engine import Connection, Engine
 from itil_incident.adapters.ids import format_id
 from itil_incident.adapters.sql.repository import (
     _SQLITE_TIMEOUTS,
-    _WRITE,
     SqlRepository,
     _configure_sqlite,
+    _start,
 )
 from itil_incident.adapters.sql.schema import (
     SCHEMA_VERSION,
@@ -276,12 +276,11 @@ class SqlIdFactory:
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as connection:
-                connection = connection.execution_options(**{_WRITE: True})
-                with connection.begin():
-                    if self._lock_timeout is not None:
-                        connection.exec_driver_sql(self._lock_timeout)
-                    yield connection
+            with self._engine.connect() as connection, connection.begin():
+                _start(connection, write=True)
+                if self._lock_timeout is not None:
+                    connection.exec_driver_sql(self._lock_timeout)
+                yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error(self._engine, exc) from exc
 

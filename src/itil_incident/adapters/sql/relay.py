@@ -84,11 +84,11 @@ from sqlalchemy.engine import Connection, Engine
 from itil_incident.adapters.clocks import SystemClock
 from itil_incident.adapters.sql.codec import event_from_dict
 from itil_incident.adapters.sql.repository import (
-    _WRITE,
     SqlRepository,
     _aware,
     _column_text,
     _configure_sqlite,
+    _start,
     _storage_error,
 )
 from itil_incident.adapters.sql.schema import StorageError, outbox
@@ -567,12 +567,11 @@ class OutboxRelay:
     @contextmanager
     def _writing(self, action: str) -> Iterator[Connection]:
         try:
-            with self._engine.connect() as connection:
-                connection = connection.execution_options(**{_WRITE: True})
-                with connection.begin():
-                    if self._lock_timeout is not None:
-                        connection.exec_driver_sql(self._lock_timeout)
-                    yield connection
+            with self._engine.connect() as connection, connection.begin():
+                _start(connection, write=True)
+                if self._lock_timeout is not None:
+                    connection.exec_driver_sql(self._lock_timeout)
+                yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error(f"outbox {action}", exc) from exc
 
@@ -580,6 +579,7 @@ class OutboxRelay:
     def _reading(self) -> Iterator[Connection]:
         try:
             with self._engine.connect() as connection:
+                _start(connection, write=False)
                 yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("outbox read", exc) from exc

@@ -44,10 +44,8 @@ __all__ = ["OutboxMessage", "SqlRepository", "StorageError"]
 
 R = TypeVar("R", Incident, Problem)
 
-#: The execution option that makes the SQLite ``begin`` hook emit ``BEGIN IMMEDIATE``.
+#: The key, in a pooled SQLite connection's ``info``, of the busy timeout it was set up with.
 _WRITE: Final = "itil_incident_write"
-#: Execution option of a read made of one statement: on SQLite it runs without ``BEGIN``.
-_ONE_STATEMENT: Final = "itil_incident_one_statement"
 _ESCAPE: Final = "!"
 
 # ----------------------------------------------------------------- statements, built once
@@ -160,9 +158,11 @@ class SqlRepository:
     ``busy_timeout`` (seconds) bounds how long a write waits for another writer: SQLite's
     busy timeout, PostgreSQL's ``lock_timeout`` for the commit's transaction. On SQLite the
     repository configures every connection (``journal_mode=WAL``, ``foreign_keys=ON``,
-    ``busy_timeout``) and starts every write with ``BEGIN IMMEDIATE`` and every read with a
-    deferred ``BEGIN``; build it before the engine hands out connections, or use
-    :meth:`from_url`.
+    ``busy_timeout``) and starts each of its writes with ``BEGIN IMMEDIATE`` and each of its
+    reads of several statements with ``BEGIN`` (a read of one statement is its own
+    consistent view; on PostgreSQL it runs in autocommit mode); the engine's other users
+    keep the driver's own transaction handling. Build it before the engine hands out
+    connections, or use :meth:`from_url`.
 
     >>> from itil_incident.adapters.sql import SqlRepository, create_schema
     >>> repository = SqlRepository.from_url("sqlite:///desk.db")  # doctest: +SKIP
@@ -307,12 +307,18 @@ class SqlRepository:
 
     # ----------------------------------------------------------------- writing
 
-    def commit(self, records: Sequence[Incident | Problem]) -> None:
+    def commit(self, records: Sequence[Incident | Problem], *, publish: bool = True) -> None:
         """Store every record's pending events and new state, or nothing.
+
+        With ``publish=False`` the events get no outbox message: for histories brought in
+        from elsewhere (an imported event log), which no relay should announce.
 
         Raises ConcurrencyError, storing nothing, when a stored version is not the record's
         ``saved_version``.
         """
+        if not isinstance(publish, bool):
+            raise ValidationError(f"publish must be True or False, got {publish!r}",
+                                  field="publish")
         checked: list[tuple[str, Incident | Problem]] = []
         seen: set[tuple[str, str]] = set()
         for record in records:
@@ -336,45 +342,44 @@ class SqlRepository:
             if self._upgrade and not self._schema_checked:
                 self._upgrade_schema()
             dialect = self._engine.dialect.name
-            with self._engine.connect() as connection:
-                connection = connection.execution_options(**{_WRITE: True})
-                with connection.begin():
-                    if self._lock_timeout is not None:  # bounded waits, as on SQLite
-                        connection.exec_driver_sql(self._lock_timeout)
-                    if not self._schema_checked:
-                        self._check_schema(connection)
-                    # State rows first, in id order (one lock order for every writer): the new
-                    # records' rows in one statement per kind, then each update; then links,
-                    # events and outbox messages, in the order the records were given.
-                    ordered = sorted(checked, key=lambda pair: (pair[0], pair[1].id))
-                    new: dict[str, list[Incident | Problem]] = {}
-                    for kind, record in ordered:
-                        if record.saved_version == 0:
-                            new.setdefault(kind, []).append(record)
-                    for kind, records_of_kind in new.items():
-                        try:
-                            self._write(connection, ("state", kind), _INSERT_STATE[kind],
-                                        [_state_row(record) for record in records_of_kind])
-                        except sa.exc.IntegrityError:  # an id is taken: all is rolled back
-                            conflict = (kind, "", 0)
-                            raise _ConflictError from None
-                    link_rows: list[dict[str, Any]] = []
-                    for kind, record in ordered:
-                        conflict = self._write_state(connection, kind, record, link_rows)
-                        if conflict is not None:
-                            raise _ConflictError
-                    if link_rows:
-                        self._write(connection, ("links",), _INSERT_LINKS, link_rows)
-                    outbox: list[dict[str, Any]] = []
-                    event_rows: dict[str, list[dict[str, Any]]] = {}
-                    for kind, record in checked:
-                        _write_events(kind, record, outbox, event_rows.setdefault(kind, []))
-                    for kind, rows in event_rows.items():
-                        if rows:
-                            self._write(connection, ("events", kind),
-                                        _insert_events(kind, dialect), rows)
-                    if outbox:
-                        self._write(connection, ("outbox",), _insert_outbox(dialect), outbox)
+            with self._engine.connect() as connection, connection.begin():
+                _start(connection, write=True)
+                if self._lock_timeout is not None:  # bounded waits, as on SQLite
+                    connection.exec_driver_sql(self._lock_timeout)
+                if not self._schema_checked:
+                    self._check_schema(connection)
+                # State rows first, in id order (one lock order for every writer): the new
+                # records' rows in one statement per kind, then each update; then links,
+                # events and outbox messages, in the order the records were given.
+                ordered = sorted(checked, key=lambda pair: (pair[0], pair[1].id))
+                new: dict[str, list[Incident | Problem]] = {}
+                for kind, record in ordered:
+                    if record.saved_version == 0:
+                        new.setdefault(kind, []).append(record)
+                for kind, records_of_kind in new.items():
+                    try:
+                        self._write(connection, ("state", kind), _INSERT_STATE[kind],
+                                    [_state_row(record) for record in records_of_kind])
+                    except sa.exc.IntegrityError:  # an id is taken: all is rolled back
+                        conflict = (kind, "", 0)
+                        raise _ConflictError from None
+                link_rows: list[dict[str, Any]] = []
+                for kind, record in ordered:
+                    conflict = self._write_state(connection, kind, record, link_rows)
+                    if conflict is not None:
+                        raise _ConflictError
+                if link_rows:
+                    self._write(connection, ("links",), _INSERT_LINKS, link_rows)
+                outbox: list[dict[str, Any]] = []
+                event_rows: dict[str, list[dict[str, Any]]] = {}
+                for kind, record in checked:
+                    _write_events(kind, record, outbox, event_rows.setdefault(kind, []))
+                for kind, rows in event_rows.items():
+                    if rows:
+                        self._write(connection, ("events", kind),
+                                    _insert_events(kind, dialect), rows)
+                if outbox and publish:
+                    self._write(connection, ("outbox",), _insert_outbox(dialect), outbox)
         except _ConflictError:
             pass
         except sa.exc.SQLAlchemyError as exc:
@@ -449,13 +454,12 @@ class SqlRepository:
             if self._upgrade and not self._schema_checked:
                 self._upgrade_schema()
             with self._engine.connect() as connection:
+                if not one_statement or not self._schema_checked:
+                    _start(connection, write=False)
+                elif self._engine.dialect.name == "postgresql":  # no BEGIN, no ROLLBACK
+                    connection.execution_options(isolation_level="AUTOCOMMIT")
                 if not self._schema_checked:
                     self._check_schema(connection)
-                elif one_statement:
-                    if self._engine.dialect.name == "postgresql":  # no BEGIN, no ROLLBACK
-                        connection.execution_options(isolation_level="AUTOCOMMIT")
-                    else:
-                        connection.execution_options(**{_ONE_STATEMENT: True})
                 yield connection
         except sa.exc.SQLAlchemyError as exc:
             raise _storage_error("read", exc) from exc
@@ -954,8 +958,8 @@ _SQLITE_TIMEOUTS: Final[weakref.WeakKeyDictionary[Engine, list[int]]] = (
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
-    """WAL, foreign keys and a busy timeout on every connection; ``BEGIN IMMEDIATE`` for
-    writes, a deferred ``BEGIN`` for reads (SQLAlchemy's recipe for pysqlite)."""
+    """WAL, foreign keys and a busy timeout on every connection of ``engine`` (the
+    transactions of this library's reads and writes are started by :func:`_start`)."""
     setting = _SQLITE_TIMEOUTS.get(engine)
     if setting is not None:  # another repository on this engine: just update the timeout
         setting[0] = int(busy_timeout * 1000)
@@ -966,7 +970,6 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         milliseconds = setting[0]
         if record.info.get(_WRITE) == milliseconds:
             return
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, not the driver
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {milliseconds}")
@@ -977,12 +980,17 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
         record.info[_WRITE] = milliseconds
 
     sa.event.listen(engine, "checkout", on_checkout)
-    sa.event.listen(engine, "begin", _begin_sqlite)
 
 
-def _begin_sqlite(connection: Connection) -> None:
-    options = connection.get_execution_options()
-    if options.get(_WRITE, False):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    elif not options.get(_ONE_STATEMENT, False):
-        connection.exec_driver_sql("BEGIN")
+def _start(connection: Connection, *, write: bool) -> None:
+    """Start the transaction of ``connection`` as this library needs it, as its first
+    statement. SQLite: ``BEGIN IMMEDIATE`` for a write (the write lock is taken first, so two
+    writers never both hold a read lock that each needs to upgrade), ``BEGIN`` for a read of
+    several statements (one consistent view); the driver then sees the transaction open and
+    adds none of its own. PostgreSQL: the driver begins by itself.
+
+    It is done here, not in an engine ``begin`` listener, so that the engine's other users
+    keep the driver's own transaction handling and no statement pays for SQLAlchemy's event
+    dispatch."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -44,9 +44,9 @@ from itil_incident.adapters.sql import schema
 from itil_incident.adapters.sql._snapshot import encode_snapshot
 from itil_incident.adapters.sql.repository import (
     _SQLITE_TIMEOUTS,
-    _WRITE,
     _configure_sqlite,
     _decode,
+    _start,
 )
 from itil_incident.adapters.sql.schema import SchemaVersionError, StorageError
 from itil_incident.domain.events import IncidentLogged
@@ -121,16 +121,15 @@ def upgrade_schema(engine: Engine, *, workflows: Iterable[Workflow] = (
     reached: list[int] = []
     for step in _STEPS:
         try:
-            with engine.connect() as connection:
-                connection = connection.execution_options(**{_WRITE: True})
-                with connection.begin():
-                    found = _locked_version(connection)
-                    if found >= step.version:
-                        continue
-                    if found != step.version - 1:  # pragma: no cover - versions are 1, 2, ...
-                        raise SchemaVersionError(f"no upgrade step from version {found}",
-                                                 found=found)
-                    _apply(connection, step, known)
+            with engine.connect() as connection, connection.begin():
+                _start(connection, write=True)
+                found = _locked_version(connection)
+                if found >= step.version:
+                    continue
+                if found != step.version - 1:  # pragma: no cover - versions are 1, 2, ...
+                    raise SchemaVersionError(f"no upgrade step from version {found}",
+                                             found=found)
+                _apply(connection, step, known)
         except sa.exc.SQLAlchemyError as exc:
             raise StorageError(f"the upgrade to schema version {step.version} failed, the "
                                f"database is unchanged: {exc}") from exc
@@ -155,22 +154,22 @@ def fill_snapshots(engine: Engine, *, workflows: Iterable[Workflow] = (
     known = _known(workflows)
     _configure(engine)
     try:
-        with engine.connect() as connection:
-            connection = connection.execution_options(**{_WRITE: True})
-            with connection.begin():
-                found = schema.check_layout(connection)
-                if found != schema.SCHEMA_VERSION:
-                    raise schema.version_error(found)
-                return (_fill_snapshots(connection, "incident", Incident, known)
-                        + _fill_snapshots(connection, "problem", Problem, known))
+        with engine.connect() as connection, connection.begin():
+            _start(connection, write=True)
+            found = schema.check_layout(connection)
+            if found != schema.SCHEMA_VERSION:
+                raise schema.version_error(found)
+            return (_fill_snapshots(connection, "incident", Incident, known)
+                    + _fill_snapshots(connection, "problem", Problem, known))
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"filling the snapshots failed, nothing was written: {exc}"
                            ) from exc
 
 
 def _configure(engine: Engine) -> None:
-    """SQLite: ``BEGIN IMMEDIATE`` for the steps (a repository's settings, when the engine
-    has them already, stay as they are)."""
+    """SQLite: WAL, foreign keys and a busy timeout on the engine's connections (a
+    repository's settings, when the engine has them already, stay as they are); each step
+    starts with ``BEGIN IMMEDIATE``."""
     if engine.dialect.name == "sqlite" and engine not in _SQLITE_TIMEOUTS:
         _configure_sqlite(engine, 30.0)
 
