@@ -191,8 +191,9 @@ def test_a_relay_on_a_bare_sqlite_engine_claims_under_begin_immediate(tmp_path: 
         log_incidents(repository, 2)
         engine = database.engine()  # not configured by any repository
         statements: list[str] = []
-        sa.event.listen(engine, "before_cursor_execute",
-                        lambda _c, _k, statement, *_r: statements.append(statement))
+        # what SQLite itself runs, whoever sends it (SQLAlchemy or the driver directly)
+        sa.event.listen(engine, "checkout",
+                        lambda dbapi, _r, _p: dbapi.set_trace_callback(statements.append))
         relay = OutboxRelay(engine, RecordingNotifier(), clock=FrozenClock(T0))
         assert relay.run_once().delivered == 2
         assert statements.count("BEGIN IMMEDIATE") == 2  # the claim, then the outcomes

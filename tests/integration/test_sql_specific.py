@@ -196,23 +196,35 @@ def test_sqlite_writes_begin_immediate_and_reads_begin_deferred(
     desk, _clock = desk_on(repository, policies=DeskPolicies(known_errors_on_log=False))
     statements: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(statement.strip().split()[0] + " " + statement.strip()[6:15])
+    def trace(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # What SQLite itself runs, whoever sends it (SQLAlchemy or the driver directly).
+        dbapi_connection.set_trace_callback(statements.append)
 
-    sa.event.listen(repository.engine, "before_cursor_execute", record)
+    repository.engine.dispose()  # new connections, each traced from its checkout
+    sa.event.listen(repository.engine, "checkout", trace)
+
+    def kinds(found: list[str]) -> list[str]:
+        return [" ".join(s.split()[:2]) if s.startswith("BEGIN") else s.split()[0]
+                for s in found if not s.startswith("PRAGMA")]
+
     incident_id = desk.log_incident(actor=ALICE, title="VPN drops").id
-    writes = list(statements)
+    writes = kinds(statements)
     statements.clear()
     repository.list_incidents(IncidentQuery())
-    reads = list(statements)
+    reads = kinds(statements)
     statements.clear()
     repository.get_incident(incident_id)
-    single = list(statements)
+    single = kinds(statements)
+    # the write: one transaction, taking the write lock first; the state, event and outbox
+    # rows go in it
     assert writes[0] == "BEGIN IMMEDIATE"
-    assert reads[0] == "BEGIN "
-    assert not any(s.startswith("BEGIN IMMEDIATE") for s in reads)
+    assert writes.count("BEGIN IMMEDIATE") == 1
+    assert writes.count("INSERT") == 3
+    assert writes[-1] == "COMMIT"
+    # a read of several statements: one consistent view, no write lock
+    assert reads == ["BEGIN", "SELECT", "ROLLBACK"]
     # a read of one statement is its own consistent view: no transaction around it
-    assert [s.split()[0] for s in single] == ["SELECT"]
+    assert single == ["SELECT"]
 
 
 def test_a_postgres_read_of_one_statement_runs_in_autocommit_and_leaves_the_pool_as_it_was(

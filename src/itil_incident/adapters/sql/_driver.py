@@ -1,4 +1,4 @@
-"""Write statements compiled once per engine and run through the driver.
+"""Statements compiled once per engine and run through the driver.
 
 ``Connection.execute(statement, rows)`` compiles each row's parameters in Python (about 15 µs
 a row of a state table, more than the database takes to store it). A
@@ -22,11 +22,12 @@ __all__ = ["DriverStatement", "DriverStatements"]
 
 class DriverStatement:
     """One statement for one dialect; ``execute(connection, rows)`` runs it for each row (a
-    mapping of parameter name to value, as ``Connection.execute`` takes it)."""
+    mapping of parameter name to value, as ``Connection.execute`` takes it). A query's rows
+    come back as the driver returns them (the repository reads only text and integers)."""
 
     __slots__ = ("convert", "sql")
 
-    def __init__(self, statement: sa.Insert | sa.Update, dialect: Dialect,
+    def __init__(self, statement: sa.Insert | sa.Update | sa.Select[Any], dialect: Dialect,
                  column_keys: Sequence[str] | None = None) -> None:
         compiled = statement.compile(dialect=dialect, for_executemany=True,
                                      column_keys=None if column_keys is None
@@ -70,7 +71,7 @@ class DriverStatements:
         self._dialect = dialect
         self._found: dict[object, DriverStatement] = {}
 
-    def get(self, key: object, statement: Callable[[], sa.Insert | sa.Update],
+    def get(self, key: object, statement: Callable[[], sa.Insert | sa.Update | sa.Select[Any]],
             column_keys: Sequence[str] | None = None) -> DriverStatement:
         """The statement cached under ``key`` (built by ``statement()`` the first time)."""
         found = self._found.get(key)

@@ -411,7 +411,7 @@ class SqlRepository:
         return compiled.execute(connection, rows)
 
     def _write_state(self, connection: Connection, kind: str, record: Incident | Problem,
-                         link_rows: list[dict[str, Any]]) -> tuple[str, str, int] | None:
+                     link_rows: list[dict[str, Any]]) -> tuple[str, str, int] | None:
         """Check the version of a stored record and update its state row (new records' rows are
         inserted already); collect the link rows to insert. The conflict, if any."""
         expected = record.saved_version
@@ -523,8 +523,8 @@ class SqlRepository:
     def _load(self, connection: Connection, cls: type[R], record_id: str) -> R:
         kind = "incident" if cls is Incident else "problem"
         if isinstance(record_id, str):
-            row = connection.execute(_SNAPSHOT[kind],
-                                     {"record_id": _column_text(record_id)}).first()
+            query = self._statements.get(("snapshot", kind), lambda: _SNAPSHOT[kind])
+            row = query.execute(connection, [{"record_id": _column_text(record_id)}]).first()
             if row is not None:
                 record = self._from_row(connection, cls, kind, row)
                 if record.id == record_id:  # not another id that reads the same sanitized
@@ -992,5 +992,12 @@ def _start(connection: Connection, *, write: bool) -> None:
     It is done here, not in an engine ``begin`` listener, so that the engine's other users
     keep the driver's own transaction handling and no statement pays for SQLAlchemy's event
     dispatch."""
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    if connection.dialect.name == "sqlite":  # straight to the driver: no statement event
+        driver = connection.connection.driver_connection
+        assert driver is not None  # a checked-out connection has its driver connection
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        dbapi_error = connection.dialect.loaded_dbapi.Error
+        try:
+            driver.execute(statement)
+        except dbapi_error as exc:  # as SQLAlchemy wraps it (busy: an OperationalError)
+            raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
