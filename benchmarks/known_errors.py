@@ -35,25 +35,23 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from itil_incident import (
     Actor,
     DeskPolicies,
-    DomainEvent,
     FrozenClock,
-    Incident,
-    IncidentQuery,
     InMemoryRepository,
-    Problem,
-    ProblemQuery,
     Repository,
     SequentialIdFactory,
     ServiceDesk,
 )
 from itil_incident.adapters.sql import SqlRepository, create_schema
+from itil_incident.testing._known_error_contract import (
+    _WithoutVersions as FullScan,  # the port's six methods only
+)
 
 AGENT = Actor("agent", "Agent", frozenset({"agent"}))
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -66,31 +64,6 @@ def repository(engine: str, directory: Path) -> Repository:
     sql = SqlRepository.from_url(f"sqlite:///{directory / f'bench-{time.time_ns()}.db'}")
     create_schema(sql.engine)
     return sql
-
-
-class FullScan:
-    """A host repository without ``known_error_versions``: the desk lists known errors."""
-
-    def __init__(self, inner: Repository) -> None:
-        self._inner = inner
-
-    def get_incident(self, incident_id: str) -> Incident:
-        return self._inner.get_incident(incident_id)
-
-    def get_problem(self, problem_id: str) -> Problem:
-        return self._inner.get_problem(problem_id)
-
-    def commit(self, records: Sequence[Incident | Problem]) -> None:
-        self._inner.commit(records)
-
-    def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        return self._inner.list_incidents(query)
-
-    def list_problems(self, query: ProblemQuery) -> list[Problem]:
-        return self._inner.list_problems(query)
-
-    def history_of(self, record_id: str) -> list[DomainEvent]:
-        return self._inner.history_of(record_id)
 
 
 def publish(desk: ServiceDesk, count: int) -> None:

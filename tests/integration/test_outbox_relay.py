@@ -51,15 +51,6 @@ OUTBOX = metadata.tables["itil_outbox"]
 SPAWN = multiprocessing.get_context("spawn")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[support.Database]:
-    """A SQLite file, then a PostgreSQL schema of its own."""
-    if request.param == "postgresql" and not support.POSTGRES_URL:
-        pytest.skip(support.NO_POSTGRES)
-    with support.open_database(request.param, tmp_path) as opened:
-        yield opened
-
-
 @pytest.fixture
 def postgres(tmp_path: Path) -> Iterator[support.Database]:
     if not support.POSTGRES_URL:

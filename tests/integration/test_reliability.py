@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.process import BaseProcess
@@ -48,33 +48,6 @@ PROCESSES = 8
 COMMANDS = 200
 #: Bound on any wait for a child process (seconds).
 PATIENCE = 120.0
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[support.Database]:
-    """A SQLite file, then a PostgreSQL schema of its own."""
-    if request.param == "postgresql" and not support.POSTGRES_URL:
-        pytest.skip(support.NO_POSTGRES)
-    with support.open_database(request.param, tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def repository(database: support.Database) -> Iterator[SqlRepository]:
-    made = database.repository()
-    yield made
-    made.engine.dispose()
-
-
-@pytest.fixture
-def children() -> Iterator[list[BaseProcess]]:
-    """Processes a test starts; any still alive at the end is killed (by its own pid)."""
-    started: list[BaseProcess] = []
-    yield started
-    for child in started:
-        if child.is_alive():
-            child.kill()
-        child.join(timeout=PATIENCE)
 
 
 def start(children: list[BaseProcess], target: Any, *args: Any) -> BaseProcess:

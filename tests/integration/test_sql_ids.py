@@ -58,33 +58,6 @@ AGENT = support.AGENT
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[support.Database]:
-    """A SQLite file, then a PostgreSQL schema of its own, each with the schema."""
-    if request.param == "postgresql" and not support.POSTGRES_URL:
-        pytest.skip(support.NO_POSTGRES)
-    with support.open_database(request.param, tmp_path) as opened:
-        yield opened
-
-
-@pytest.fixture
-def repository(database: support.Database) -> Iterator[SqlRepository]:
-    made = database.repository()
-    yield made
-    made.engine.dispose()
-
-
-@pytest.fixture
-def children() -> Iterator[list[BaseProcess]]:
-    """Processes a test starts; any still alive at the end is killed (by its own pid)."""
-    started: list[BaseProcess] = []
-    yield started
-    for child in started:
-        if child.is_alive():
-            child.kill()
-        child.join(timeout=PATIENCE)
-
-
 def desk_on(repository: SqlRepository, ids: IdFactory | None = None) -> ServiceDesk:
     return ServiceDesk(repository, notifier=NullNotifier(), clock=FrozenClock(support.T0),
                        ids=ids)

@@ -27,14 +27,6 @@ AGENT = Actor("agent", "Agent", frozenset({"agent"}))
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[support.Database]:
-    if request.param == "postgresql" and not support.POSTGRES_URL:
-        pytest.skip(support.NO_POSTGRES)
-    with support.open_database(request.param, tmp_path) as database:
-        yield database
-
-
 def desk_on(database: support.Database, made: list[SqlRepository]) -> ServiceDesk:
     repository = database.repository()
     made.append(repository)

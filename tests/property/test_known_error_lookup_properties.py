@@ -6,7 +6,6 @@ are the matches of every known error."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,20 +15,18 @@ from hypothesis import strategies as st
 from itil_incident import (
     Actor,
     DeskPolicies,
-    DomainEvent,
     FrozenClock,
-    Incident,
-    IncidentQuery,
     InMemoryRepository,
     ItilIncidentError,
     KnownErrorMatcher,
-    Problem,
     ProblemQuery,
-    Repository,
     SequentialIdFactory,
     ServiceDesk,
 )
 from itil_incident.policies.known_errors import Facets, KnownErrorEntry, KnownErrorIndex
+from itil_incident.testing._known_error_contract import (
+    _WithoutVersions as FullScan,  # the port's six methods only
+)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 AGENT = Actor("alice", "Alice Agent", frozenset({"agent"}))
@@ -64,31 +61,6 @@ CHANGES = st.tuples(st.integers(0, 20), st.sampled_from(
 STEPS = st.lists(st.one_of(st.tuples(st.just("publish"), PROBLEMS),
                            st.tuples(st.just("change"), CHANGES),
                            st.tuples(st.just("log"), INCIDENTS)), min_size=6, max_size=30)
-
-
-class FullScan:
-    """A host repository with the six methods of the port only."""
-
-    def __init__(self, inner: Repository) -> None:
-        self._inner = inner
-
-    def get_incident(self, incident_id: str) -> Incident:
-        return self._inner.get_incident(incident_id)
-
-    def get_problem(self, problem_id: str) -> Problem:
-        return self._inner.get_problem(problem_id)
-
-    def commit(self, records: Sequence[Incident | Problem]) -> None:
-        self._inner.commit(records)
-
-    def list_incidents(self, query: IncidentQuery) -> list[Incident]:
-        return self._inner.list_incidents(query)
-
-    def list_problems(self, query: ProblemQuery) -> list[Problem]:
-        return self._inner.list_problems(query)
-
-    def history_of(self, record_id: str) -> list[DomainEvent]:
-        return self._inner.history_of(record_id)
 
 
 def publish(desk: ServiceDesk, spec: dict[str, Any]) -> str:

@@ -71,11 +71,11 @@ class DriverStatements:
         self._dialect = dialect
         self._found: dict[object, DriverStatement] = {}
 
-    def get(self, key: object, statement: Callable[[], sa.Insert | sa.Update | sa.Select[Any]],
+    def get(self, key: object, statement: sa.Insert | sa.Update | sa.Select[Any],
             column_keys: Sequence[str] | None = None) -> DriverStatement:
-        """The statement cached under ``key`` (built by ``statement()`` the first time)."""
+        """``statement`` (with ``column_keys``), compiled the first time it is asked for
+        under ``key``."""
         found = self._found.get(key)
         if found is None:
-            found = self._found[key] = DriverStatement(statement(), self._dialect,
-                                                       column_keys)
+            found = self._found[key] = DriverStatement(statement, self._dialect, column_keys)
         return found

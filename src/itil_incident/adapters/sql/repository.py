@@ -45,7 +45,7 @@ __all__ = ["OutboxMessage", "SqlRepository", "StorageError"]
 R = TypeVar("R", Incident, Problem)
 
 #: The key, in a pooled SQLite connection's ``info``, of the busy timeout it was set up with.
-_WRITE: Final = "itil_incident_write"
+_CONFIGURED: Final = "itil_incident_busy_timeout"
 _ESCAPE: Final = "!"
 
 # ----------------------------------------------------------------- statements, built once
@@ -407,7 +407,7 @@ class SqlRepository:
         names = tuple(rows[0])
         columns = [name for name in names if not name.startswith("b_")] if set_columns \
             else list(names)
-        compiled = self._statements.get((*key, names), lambda: statement, columns)
+        compiled = self._statements.get((*key, names), statement, columns)
         return compiled.execute(connection, rows)
 
     def _write_state(self, connection: Connection, kind: str, record: Incident | Problem,
@@ -443,7 +443,6 @@ class SqlRepository:
         link_rows += [{"record_kind": kind, "record_id": key, "relation": relation,
                        "target_id": _column_text(target)} for relation, target in _links(record)]
         return None
-
 
     @contextmanager
     def _reading(self, *, one_statement: bool = False) -> Iterator[Connection]:
@@ -523,7 +522,7 @@ class SqlRepository:
     def _load(self, connection: Connection, cls: type[R], record_id: str) -> R:
         kind = "incident" if cls is Incident else "problem"
         if isinstance(record_id, str):
-            query = self._statements.get(("snapshot", kind), lambda: _SNAPSHOT[kind])
+            query = self._statements.get(("snapshot", kind), _SNAPSHOT[kind])
             row = query.execute(connection, [{"record_id": _column_text(record_id)}]).first()
             if row is not None:
                 record = self._from_row(connection, cls, kind, row)
@@ -629,7 +628,7 @@ class SqlRepository:
     def known_error_versions(self) -> dict[str, int]:
         """The id and version of every open known error (the state rows with ``known_error``
         and ``is_open``), read without a snapshot."""
-        with self._reading() as connection:
+        with self._reading(one_statement=True) as connection:
             rows = connection.execute(self._KNOWN_ERROR_VERSIONS).all()
         return {key: int(version) for key, version in rows}
 
@@ -682,9 +681,9 @@ def _links(record: Incident | Problem) -> dict[tuple[str, str], None]:
 
 
 def _indexed_values(record: Incident | Problem) -> dict[str, Any]:
-    """The values that ``record``'s state row holds, once saved, in the columns of its
-    secondary indexes (as :func:`_state_row` writes them; ``updated_at``, which every save
-    moves, is left out)."""
+    """The values of ``record``'s state row in the columns of its secondary indexes
+    (``updated_at``, which every save moves, aside): part of what :func:`_state_row` writes,
+    and what an update compares to leave out the ones that did not change."""
     if isinstance(record, Incident):
         values: dict[str, Any] = {
             "status": _column_text(record.status),
@@ -719,26 +718,17 @@ def _incident_row(incident: Incident) -> dict[str, Any]:
         "id": _column_text(incident.id),
         "workflow_name": _column_text(incident.workflow_name),
         "version": incident.version,
-        "status": _column_text(incident.status),
-        "is_open": incident.is_open,
-        "priority_level": incident.priority.level,
+        **_indexed_values(incident),
         "impact_level": incident.impact.level,
         "urgency_level": incident.urgency.level,
-        "assignment_group": _optional_text(incident.assignment_group),
-        "assignee": _optional_text(incident.assignee),
         "category": _category(incident.category),
-        "category_key": _category_key(incident.category),
-        "service": _optional_text(incident.service),
         "caller": _optional_text(incident.caller),
         "title": _column_text(incident.title),
         "description": _column_text(incident.description),
-        "title_search": _column_text(incident.title.casefold()),
-        "description_search": _column_text(incident.description.casefold()),
         "problem_id": _optional_text(incident.problem_id),
         "parent_id": _optional_text(incident.parent_id),
         "custom": {name: value_to_json(value, f"custom.{name}")
                    for name, value in sorted(incident.custom.items())},
-        "logged_at": incident.logged_at,
         "updated_at": incident.updated_at,
         "resolved_at": incident.resolved_at,
         "closed_at": incident.closed_at,
@@ -751,22 +741,15 @@ def _problem_row(problem: Problem) -> dict[str, Any]:
         "id": _column_text(problem.id),
         "workflow_name": _column_text(problem.workflow_name),
         "version": problem.version,
-        "status": _column_text(problem.status),
-        "is_open": problem.is_open,
-        "known_error": problem.known_error,
-        "priority_level": problem.priority.level,
+        **_indexed_values(problem),
         "impact_level": problem.impact.level,
         "urgency_level": problem.urgency.level,
         "assignment_group": _optional_text(problem.assignment_group),
         "assignee": _optional_text(problem.assignee),
         "category": _category(problem.category),
         "category_key": _category_key(problem.category),
-        "service": _optional_text(problem.service),
         "title": _column_text(problem.title),
         "description": _column_text(problem.description),
-        "title_search": _column_text(problem.title.casefold()),
-        "description_search": _column_text(problem.description.casefold()),
-        "opened_at": problem.opened_at,
         "updated_at": problem.updated_at,
         "resolved_at": problem.resolved_at,
         "closed_at": problem.closed_at,
@@ -968,7 +951,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
 
     def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         milliseconds = setting[0]
-        if record.info.get(_WRITE) == milliseconds:
+        if record.info.get(_CONFIGURED) == milliseconds:
             return
         cursor = dbapi_connection.cursor()
         try:
@@ -977,7 +960,7 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         finally:
             cursor.close()
-        record.info[_WRITE] = milliseconds
+        record.info[_CONFIGURED] = milliseconds
 
     sa.event.listen(engine, "checkout", on_checkout)
 
